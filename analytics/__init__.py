@@ -1,0 +1,1 @@
+"""Decisions made from the data: collection routes, busyness and forecasts, confirmed potholes."""

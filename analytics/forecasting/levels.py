@@ -1,0 +1,70 @@
+"""Turn a count and its usual value into a level residents understand."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+Level = Literal["quiet", "usual", "busy", "very busy", "unknown"]
+
+
+@dataclass(frozen=True)
+class LevelThresholds:
+    """Ratios of now to usual that separate the levels.
+
+    Parameters
+    ----------
+    quiet_below
+        Below this ratio a zone is ``quiet``.
+    busy_from
+        From this ratio a zone is ``busy``.
+    very_busy_from
+        From this ratio a zone is ``very busy``.
+    min_reporting_share
+        Fewer reporting counters than this share of the zone's counters make the level
+        ``unknown``: a partial picture is not a quiet street.
+    """
+
+    quiet_below: float = 0.7
+    busy_from: float = 1.3
+    very_busy_from: float = 1.8
+    min_reporting_share: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0 < self.quiet_below < 1 < self.busy_from < self.very_busy_from:
+            raise ValueError("Expected 0 < quiet_below < 1 < busy_from < very_busy_from.")
+        if not 0 < self.min_reporting_share <= 1:
+            raise ValueError("Expected min_reporting_share in (0, 1].")
+
+
+def busy_level(
+    count: int | None,
+    usual: float | None,
+    reporting: int,
+    total: int,
+    thresholds: LevelThresholds = LevelThresholds(),
+) -> tuple[Level, str]:
+    """Return the level and a plain-language reason.
+
+    Missing or partial data gives ``unknown``, never ``quiet``.
+    """
+    if total == 0:
+        return "unknown", "No people counters in this zone."
+    if reporting == 0 or count is None:
+        return "unknown", "No counter in this zone has reported recently."
+    if reporting < thresholds.min_reporting_share * total:
+        return "unknown", f"Only {reporting} of {total} counters are reporting."
+    if usual is None:
+        return "unknown", "Not enough history yet to know what is usual at this time."
+    if usual < 1:
+        return (
+            ("usual", "Usually empty at this time, and it is now.")
+            if count == 0
+            else ("busy", "Usually empty at this time, but people are about now.")
+        )
+    ratio = count / usual
+    if ratio < thresholds.quiet_below:
+        return "quiet", f"Quieter than usual for this time of the week ({ratio:.0%} of usual)."
+    if ratio < thresholds.busy_from:
+        return "usual", f"About as busy as usual for this time of the week ({ratio:.0%})."
+    if ratio < thresholds.very_busy_from:
+        return "busy", f"Busier than usual for this time of the week ({ratio:.0%} of usual)."
+    return "very busy", f"Much busier than usual for this time of the week ({ratio:.0%} of usual)."

@@ -1,0 +1,1 @@
+"""The HTTP API and pages: crews, residents and highways teams."""

@@ -1,0 +1,41 @@
+"""The FastAPI application factory."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI
+
+from api.routers import crew, health, highways, pages, public
+from api.settings import ApiSettings
+from ingest.db.connect import open_pool
+from ingest.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: ApiSettings, services: ServiceSettings) -> FastAPI:
+    """Build the API; the database pool opens with the app and closes with it."""
+    database_url = services.require_database()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = open_pool(database_url, max_size=settings.pool_size, name="api")
+        log.info("API ready with %s, %s", services.masked(), settings.model_dump())
+        try:
+            yield
+        finally:
+            app.state.pool.close()
+
+    app = FastAPI(
+        title="smartstreets",
+        version=version("smartstreets"),
+        summary="Bins to empty, how busy the town centre is, and potholes to fix.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.mqtt_url = services.mqtt_url
+    for module in (health, public, crew, highways, pages):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,69 @@
+"""Plain HTML pages: work on a phone, no JavaScript or CDN needed."""
+
+from datetime import UTC, datetime
+from html import escape
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from analytics.forecasting.levels import busy_level
+from api.deps import Conn, Settings
+from api.queries import councils, zone_counts_now
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:0 auto;max-width:46rem;padding:1rem;line-height:1.5;
+color:#1a1a1a;background:#fff}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}
+ul.zones{list-style:none;padding:0}ul.zones li{border:1px solid #bbb;border-radius:.5rem;
+padding:.75rem;margin:.5rem 0}
+.level{font-weight:700;padding:.1rem .5rem;border-radius:.3rem;border:1px solid #555}
+.quiet{background:#d8efff}.usual{background:#e5f5e0}.busy{background:#ffe9b3}
+.very-busy{background:#ffc9c2}.unknown{background:#eee}
+a{color:#0645ad}footer{margin-top:2rem;font-size:.9rem;color:#444}
+"""
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(conn: Conn, settings: Settings) -> HTMLResponse:
+    """Each council's zones and how busy they are now, with links for developers."""
+    now = datetime.now(UTC)
+    sections = []
+    for council in councils(conn):
+        slug = escape(council["slug"])
+        items = []
+        for row in zone_counts_now(conn, council["slug"], now, settings.stale_after_min):
+            level, reason = busy_level(
+                row["count_last_hour"],
+                row["usual_count"],
+                row["counters_reporting"],
+                row["counters_total"],
+            )
+            count = row["count_last_hour"]
+            counted = f"{count} people in the last hour" if count is not None else "no count"
+            items.append(
+                f"<li><strong>{escape(row['zone'])}</strong> "
+                f'<span class="level {level.replace(" ", "-")}">{escape(level)}</span><br>'
+                f"{escape(reason)} <small>({counted}; {row['counters_reporting']} of "
+                f"{row['counters_total']} counters reporting)</small></li>"
+            )
+        zones = "".join(items) or "<li>No people counters registered yet.</li>"
+        sections.append(
+            f"<h2>{escape(council['name'])}</h2>"
+            f"<p>{council['bins']} bins and {council['counters']} people counters.</p>"
+            f'<ul class="zones">{zones}</ul>'
+            f'<p>Data: <a href="/v1/councils/{slug}/zones/now">how busy now (JSON)</a></p>'
+        )
+    body = "".join(sections) or "<p>No councils registered yet.</p>"
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta http-equiv="refresh" content="120">'
+        f"<title>smartstreets</title><style>{_STYLE}</style></head><body>"
+        "<header><h1>smartstreets: how busy is the town centre?</h1></header>"
+        f"<main>{body}</main>"
+        '<footer><a href="/docs">API documentation</a> · <a href="/health">health</a> · '
+        f"updated {now:%H:%M} UTC</footer></body></html>"
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})

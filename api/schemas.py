@@ -1,0 +1,81 @@
+"""Response models of the API (``…Public`` = what leaves the building)."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+BusyLevel = Literal["quiet", "usual", "busy", "very busy", "unknown"]
+
+
+class ServiceHealth(BaseModel):
+    """One dependency's state."""
+
+    ok: bool
+    detail: str
+
+
+class DatabaseHealth(ServiceHealth):
+    """The database's state and what it runs."""
+
+    server_version: str | None = None
+    timescaledb: str | None = Field(default=None, description="TimescaleDB version, if enabled.")
+    storage: str | None = Field(default=None, description="timescaledb or postgres.")
+
+
+class HealthPublic(BaseModel):
+    """Whether the platform can take and serve data."""
+
+    status: Literal["ok", "degraded"]
+    version: str
+    database: DatabaseHealth
+    broker: ServiceHealth
+
+
+class BinFillPublic(BaseModel):
+    """A bin with its latest reading."""
+
+    device_id: str
+    lat: float
+    lon: float
+    zone: str | None
+    capacity_litres: int | None
+    fill_pct: float | None = Field(description="Latest fill level; null if never heard from.")
+    ts: datetime | None = Field(description="When the latest reading was taken.")
+    battery_v: float | None
+    flags: list[str]
+    stale: bool = Field(description="No reading within the staleness window.")
+
+
+class ZoneNowPublic(BaseModel):
+    """How busy a zone is now compared with the same hour of the week recently."""
+
+    zone: str
+    level: BusyLevel
+    reason: str = Field(description="Why this level, in plain words.")
+    count_last_hour: int | None = Field(description="People counted in the last 60 minutes.")
+    usual_count: float | None = Field(
+        description="Mean count for the same 60 minutes of the week over the last four weeks, "
+        "from the same counters."
+    )
+    counters_total: int
+    counters_reporting: int
+    as_of: datetime
+
+
+class BumpPublic(BaseModel):
+    """One jolt report (the phone's id is never published)."""
+
+    ts: datetime
+    lat: float
+    lon: float
+    speed_mps: float
+    peak_z_g: float
+    heading_deg: float | None
+    accuracy_m: float | None
+
+
+class ErrorPublic(BaseModel):
+    """A request the API refused."""
+
+    detail: str

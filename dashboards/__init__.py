@@ -1,0 +1,1 @@
+"""Grafana dashboards as JSON, and the tool that provisions them."""

@@ -1,0 +1,1 @@
+"""How smartstreets runs: the CLI, the embedded all-in-one runner, compose and Kubernetes files."""

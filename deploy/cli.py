@@ -1,0 +1,49 @@
+"""The ``smartstreets`` command; each package contributes its subcommands."""
+
+import logging
+
+import typer
+
+from api.cli import api, tokens_app
+from deploy.demo import demo
+from deploy.logs import LogFormat, configure_logging
+from ingest.cli import contract_app, db_app, devices_app, ingest
+from simulators.cli import simulate
+
+app = typer.Typer(
+    name="smartstreets",
+    help="Smart-streets telemetry and footfall platform for local councils.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    log_level: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR."),
+    log_format: str = typer.Option("text", help="text, or json for one JSON object per line."),
+) -> None:
+    level = log_level.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise typer.BadParameter("expected DEBUG, INFO, WARNING or ERROR", param_hint="--log-level")
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("expected text or json", param_hint="--log-format")
+    fmt: LogFormat = "json" if log_format == "json" else "text"
+    configure_logging(level, fmt)
+    logging.captureWarnings(True)
+
+
+app.command()(demo)
+app.command()(ingest)
+app.command()(api)
+app.command()(simulate)
+app.add_typer(db_app, name="db")
+app.add_typer(devices_app, name="devices")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(contract_app, name="contract")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,43 @@
+"""Helpers every subcommand shares: settings from the environment, one-line errors."""
+
+import sys
+from typing import NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from ingest.contract.decode import describe_validation_error
+from ingest.settings import ServiceSettings
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code`` (no traceback)."""
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def service_settings(
+    database_url: str | None = None, mqtt_url: str | None = None
+) -> ServiceSettings:
+    """Settings from ``SMARTSTREETS_*`` variables, with command-line options taking precedence."""
+    overrides = {k: v for k, v in (("database_url", database_url), ("mqtt_url", mqtt_url)) if v}
+    try:
+        return ServiceSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        fail(f"bad setting: {describe_validation_error(exc)}", 2)
+
+
+DatabaseUrlOption = typer.Option(
+    None, "--database-url", help="PostgreSQL URL (default: $SMARTSTREETS_DATABASE_URL)."
+)
+MqttUrlOption = typer.Option(
+    None, "--mqtt-url", help="MQTT broker URL (default: $SMARTSTREETS_MQTT_URL)."
+)
+
+
+def database_url_or_fail(option: str | None) -> str:
+    """The database URL from the option or the environment, or a one-line error."""
+    try:
+        return service_settings(database_url=option).require_database()
+    except ValueError as exc:
+        fail(str(exc), 2)

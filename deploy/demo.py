@@ -1,0 +1,189 @@
+"""``smartstreets demo``: the whole platform on one machine.
+
+Starts an embedded broker and database unless URLs are configured, applies migrations, registers
+a small synthetic town, then runs ingest, the simulators and the API as child processes (as they
+run in production) until Ctrl-C or ``--duration``.
+"""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import psycopg
+import typer
+from psycopg import sql
+
+from api.auth import Scope, create_token
+from deploy.cli_support import fail, service_settings
+from deploy.embedded import EmbeddedBroker, EmbeddedError, EmbeddedPostgres, free_port, port_is_free
+from ingest.db.connect import connect
+from ingest.db.migrate import migrate
+from ingest.db.registry import import_devices, write_registry_csv
+from ingest.errors import IngestError
+from simulators.realtime import backfill_footfall
+from simulators.town import make_town
+
+log = logging.getLogger(__name__)
+
+DEMO_COUNCIL = "rutland"
+
+
+def _child(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "deploy", *args], env=env)
+
+
+def _wait_healthy(url: str, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310 (our own URL)
+                if resp.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def _row_counts(url: str) -> dict[str, int]:
+    with connect(url) as conn:
+        counts = {}
+        for table in ("bin_fill", "bump_report", "footfall_count", "quarantine"):
+            row = conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+            ).fetchone()
+            counts[table] = int(row[0]) if row else 0
+        return counts
+
+
+def demo(
+    duration: float | None = typer.Option(
+        None, min=1, help="Stop cleanly after this many seconds (default: run until Ctrl-C)."
+    ),
+    data_dir: Path = typer.Option(Path(".smartstreets"), help="Where embedded services keep data."),
+    host: str = typer.Option("127.0.0.1", help="Address the API listens on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port the API listens on."),
+    history_days: int = typer.Option(
+        28, min=0, max=365, help="Days of footfall history to backfill on first run."
+    ),
+    seed: int = typer.Option(1, help="Seed of the synthetic town."),
+) -> None:
+    """Run everything: broker, database, simulators, ingest, API and pages."""
+    settings = service_settings()
+    log.info("demo starting with %s", settings.masked())
+    if not port_is_free(host, port):
+        fail(f"port {port} on {host} is in use; pass --port to choose another", 2)
+    broker: EmbeddedBroker | None = None
+    database: EmbeddedPostgres | None = None
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    exit_code = 0
+    try:
+        db_url = settings.database_url
+        if db_url is None:
+            database = EmbeddedPostgres(data_dir.resolve() / "postgres")
+            db_url = database.start()
+        mqtt_url = settings.mqtt_url
+        if mqtt_url is None:
+            # 1883 is often taken by a system Mosquitto; the demo never needs a fixed port.
+            broker = EmbeddedBroker(port=1883 if port_is_free("127.0.0.1", 1883) else free_port())
+            broker.start()
+            mqtt_url = broker.url
+        applied = migrate(db_url)
+        log.info("schema up to date (%d migration(s) applied now)", len(applied))
+        town = make_town(DEMO_COUNCIL, seed=seed)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / "registry.csv").write_text(write_registry_csv(town.devices()))
+        with connect(db_url) as conn:
+            import_devices(conn, town.devices())
+            if history_days:
+                has_history = conn.execute(
+                    "SELECT 1 FROM footfall_count WHERE council = %s LIMIT 1", (DEMO_COUNCIL,)
+                ).fetchone()
+                if not has_history:
+                    rows = backfill_footfall(
+                        conn,
+                        town,
+                        settings.mqtt_prefix,
+                        days=history_days,
+                        until=datetime.now(UTC),
+                        seed=seed,
+                    )
+                    log.info("backfilled %d days of footfall history (%d rows)", history_days, rows)
+            crew = create_token(conn, DEMO_COUNCIL, Scope.CREW, "demo")
+            highways = create_token(conn, DEMO_COUNCIL, Scope.HIGHWAYS, "demo")
+        env = dict(os.environ, SMARTSTREETS_DATABASE_URL=db_url, SMARTSTREETS_MQTT_URL=mqtt_url)
+        children.append(("ingest", _child(["ingest", "--no-migrate"], env)))
+        children.append(("api", _child(["api", "--host", host, "--port", str(port)], env)))
+        children.append(
+            ("simulate", _child(["simulate", "--council", DEMO_COUNCIL, "--seed", str(seed)], env))
+        )
+        base = f"http://{host}:{port}"
+        if not _wait_healthy(f"{base}/health", time.monotonic() + 60):
+            raise IngestError(f"the API did not become healthy at {base}/health within 60s")
+        print(
+            f"\nsmartstreets is running\n"
+            f"  pages           {base}/\n"
+            f"  API docs        {base}/docs\n"
+            f"  health          {base}/health\n"
+            f"  busy now        {base}/v1/councils/{DEMO_COUNCIL}/zones/now\n"
+            f"  bins (crew)     curl -H 'Authorization: Bearer {crew}' "
+            f"{base}/v1/councils/{DEMO_COUNCIL}/bins/latest\n"
+            f"  bumps (highways) curl -H 'Authorization: Bearer {highways}' "
+            f"'{base}/v1/councils/{DEMO_COUNCIL}/bumps?bbox=-0.8,52.6,-0.6,52.7'\n"
+            f"  MQTT broker     {mqtt_url}\n"
+            f"  data directory  {data_dir.resolve()}\n"
+            + (
+                f"  stops by itself after {duration:.0f}s\n"
+                if duration
+                else "  press Ctrl-C to stop\n"
+            ),
+            flush=True,
+        )
+        deadline = None if duration is None else time.monotonic() + duration
+        while not stopping and (deadline is None or time.monotonic() < deadline):
+            for name, proc in children:
+                if proc.poll() is not None:
+                    raise IngestError(f"{name} exited unexpectedly with code {proc.returncode}")
+            time.sleep(0.5)
+    except (EmbeddedError, IngestError, psycopg.Error) as exc:
+        log.error("%s", str(exc).strip().splitlines()[0])
+        exit_code = 1
+    finally:
+        # Simulators first, then ingest (it writes and acknowledges what it holds), then the API.
+        order = {"simulate": 0, "ingest": 1, "api": 2}
+        for name, proc in sorted(children, key=lambda c: order.get(c[0], 9)):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    log.warning("%s did not stop in 30s; killing it", name)
+                    proc.kill()
+        if database is not None or settings.database_url:
+            try:
+                counts = _row_counts(db_url) if db_url else {}
+                log.info("rows stored: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
+            except psycopg.Error:
+                pass
+        if broker is not None:
+            broker.stop()
+        if database is not None:
+            database.stop()
+    if exit_code:
+        raise typer.Exit(exit_code)
+    log.info("demo stopped cleanly")

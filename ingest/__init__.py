@@ -1,0 +1,1 @@
+"""The data's front door: device contract, schema, database access and the MQTT ingest worker."""

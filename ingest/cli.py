@@ -1,0 +1,150 @@
+"""Commands of the ingest package: ``ingest``, ``db …``, ``devices …`` and ``contract …``."""
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+import psycopg
+import typer
+from pydantic import ValidationError
+
+from deploy.cli_support import (
+    DatabaseUrlOption,
+    MqttUrlOption,
+    database_url_or_fail,
+    fail,
+    service_settings,
+)
+from ingest.contract.asyncapi import render_asyncapi
+from ingest.contract.decode import describe_validation_error
+from ingest.db.connect import connect
+from ingest.db.migrate import migrate
+from ingest.db.registry import import_devices, read_registry
+from ingest.errors import IngestError
+from ingest.settings import IngestSettings
+from ingest.worker import IngestWorker
+
+log = logging.getLogger(__name__)
+
+db_app = typer.Typer(help="Database schema and maintenance.", no_args_is_help=True)
+devices_app = typer.Typer(
+    help="The device registry (bins and people counters).", no_args_is_help=True
+)
+contract_app = typer.Typer(
+    help="The device contract published for device makers.", no_args_is_help=True
+)
+
+ASYNCAPI_PATH = Path("docs/asyncapi.yaml")
+
+
+def ingest(
+    database_url: str | None = DatabaseUrlOption,
+    mqtt_url: str | None = MqttUrlOption,
+    client_id: str | None = typer.Option(
+        None,
+        help="MQTT client id (default: $SMARTSTREETS_INGEST_CLIENT_ID or smartstreets-ingest).",
+    ),
+    duration: float | None = typer.Option(
+        None, min=0, help="Stop by itself after this many seconds (default: run until Ctrl-C)."
+    ),
+    migrate_first: bool = typer.Option(
+        True, "--migrate/--no-migrate", help="Apply pending migrations before starting."
+    ),
+) -> None:
+    """Subscribe to every device topic and store readings; quarantine what breaks the contract."""
+    settings = service_settings(database_url, mqtt_url)
+    try:
+        db_url, broker_url = settings.require_services()
+        tuning = IngestSettings()
+        if client_id:
+            tuning = IngestSettings(client_id=client_id)
+    except ValueError as exc:  # includes pydantic's ValidationError
+        text = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+        fail(text, 2)
+    log.info("ingest starting with %s, %s", settings.masked(), tuning.model_dump())
+    try:
+        if migrate_first:
+            migrate(db_url)
+        worker = IngestWorker(db_url, broker_url, settings.mqtt_prefix, tuning)
+        worker.start()
+    except (IngestError, psycopg.OperationalError) as exc:
+        fail(str(exc).strip().splitlines()[0])
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: finishing the current batch and stopping", signum)
+        worker._stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker.wait(duration)
+    worker.stop()
+
+
+@db_app.command("migrate")
+def db_migrate(
+    database_url: str | None = DatabaseUrlOption,
+    plain: bool = typer.Option(
+        False,
+        "--plain",
+        help="Use plain PostgreSQL storage even where "
+        "TimescaleDB is available (only on a database not yet migrated).",
+    ),
+) -> None:
+    """Apply pending schema migrations (idempotent; recorded in schema_migration)."""
+    url = database_url_or_fail(database_url)
+    try:
+        applied = migrate(url, want_timescaledb=not plain)
+    except (IngestError, psycopg.OperationalError) as exc:
+        fail(str(exc).strip().splitlines()[0])
+    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+
+
+@db_app.command("prune")
+def db_prune(database_url: str | None = DatabaseUrlOption) -> None:
+    """Delete raw readings past their retention (plain PostgreSQL; TimescaleDB does it itself)."""
+    url = database_url_or_fail(database_url)
+    try:
+        with connect(url, autocommit=True) as conn:
+            row = conn.execute("SELECT apply_retention()").fetchone()
+    except psycopg.Error as exc:
+        fail(str(exc).strip().splitlines()[0])
+    print(f"deleted {row[0] if row else 0} expired row(s)")
+
+
+@devices_app.command("import")
+def devices_import(
+    file: Path = typer.Argument(
+        ..., help="CSV with columns council,kind,device_id,lat,lon,zone,capacity_litres."
+    ),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Register or update devices from a CSV file (all rows or none)."""
+    url = database_url_or_fail(database_url)
+    try:
+        devices = read_registry(file)
+        with connect(url) as conn:
+            count = import_devices(conn, devices)
+    except (IngestError, psycopg.OperationalError) as exc:
+        fail(str(exc).strip())
+    print(f"imported {count} device(s) from {file}")
+
+
+@contract_app.command("asyncapi")
+def contract_asyncapi(
+    out: Path = typer.Option(ASYNCAPI_PATH, help="Where the document lives."),
+    check: bool = typer.Option(False, "--check", help="Fail if the file is not up to date."),
+    prefix: str = typer.Option("smartstreets", help="Topic prefix shown in the document."),
+) -> None:
+    """Write the AsyncAPI 3 document of the device contract (or check it is current)."""
+    text = render_asyncapi(prefix)
+    if check:
+        current = out.read_text(encoding="utf-8") if out.exists() else None
+        if current != text:
+            fail(f"{out} is out of date; run 'smartstreets contract asyncapi' to regenerate it")
+        print(f"{out} is up to date")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Database access: connections, migrations, the device registry and the stream writer."""

@@ -1,0 +1,363 @@
+"""Write decoded messages to their tables, and everything else to quarantine, in one transaction.
+
+Rows are copied into per-connection staging tables and moved with ``INSERT … ON CONFLICT DO
+NOTHING``, so a reading delivered twice (a redelivery, a device retrying) is stored once. The
+caller acknowledges the batch's messages only after :meth:`StreamWriter.write` returns.
+"""
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+
+from ingest.contract.decode import Reading, Rejection
+from ingest.contract.payloads import BinFillReading, BumpReport, FootfallCount
+from ingest.contract.topics import Stream
+from ingest.db.registry import RegisteredDevice, lookup_device
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message off the broker, decoded, waiting to be written."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    decoded: Reading | Rejection
+
+
+@dataclass
+class WriteResult:
+    """What a batch turned into."""
+
+    written: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Table:
+    name: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+
+
+_TABLES = {
+    Stream.BIN_FILL: _Table(
+        "bin_fill",
+        (
+            "council",
+            "device_id",
+            "ts",
+            "fill_pct",
+            "seq",
+            "battery_v",
+            "temperature_c",
+            "flags",
+            "received_at",
+        ),
+        (
+            "text",
+            "text",
+            "timestamptz",
+            "float4",
+            "int8",
+            "float4",
+            "float4",
+            "text[]",
+            "timestamptz",
+        ),
+    ),
+    Stream.BUMP: _Table(
+        "bump_report",
+        (
+            "council",
+            "device_id",
+            "ts",
+            "lat",
+            "lon",
+            "speed_mps",
+            "peak_z_g",
+            "seq",
+            "accuracy_m",
+            "heading_deg",
+            "sample_hz",
+            "samples_z_g",
+            "received_at",
+        ),
+        (
+            "text",
+            "text",
+            "timestamptz",
+            "float8",
+            "float8",
+            "float4",
+            "float4",
+            "int8",
+            "float4",
+            "float4",
+            "float4",
+            "float4[]",
+            "timestamptz",
+        ),
+    ),
+    Stream.FOOTFALL: _Table(
+        "footfall_count",
+        (
+            "council",
+            "device_id",
+            "zone",
+            "period_start",
+            "period_end",
+            "count",
+            "count_in",
+            "count_out",
+            "seq",
+            "received_at",
+        ),
+        (
+            "text",
+            "text",
+            "text",
+            "timestamptz",
+            "timestamptz",
+            "int4",
+            "int4",
+            "int4",
+            "int8",
+            "timestamptz",
+        ),
+    ),
+}
+
+_KIND_FOR_STREAM = {Stream.BIN_FILL: "bin", Stream.FOOTFALL: "counter"}
+_KIND_NAME = {"bin": "a bin", "counter": "a people counter"}
+
+
+class DeviceCache:
+    """Registered devices by id, looked up on first sight and remembered.
+
+    Unknown ids are remembered for ``negative_ttl`` seconds only, so a device registered after
+    its first message is accepted soon after, without a database query per message before that.
+    """
+
+    def __init__(self, negative_ttl: float = 5.0, positive_ttl: float = 300.0) -> None:
+        self._known: dict[str, tuple[RegisteredDevice, float]] = {}
+        self._unknown: dict[str, float] = {}
+        self._negative_ttl = negative_ttl
+        self._positive_ttl = positive_ttl
+        self._councils: dict[str, float] = {}
+
+    def device(self, conn: psycopg.Connection, device_id: str) -> RegisteredDevice | None:
+        now = time.monotonic()
+        hit = self._known.get(device_id)
+        if hit is not None and now - hit[1] < self._positive_ttl:
+            return hit[0]
+        miss = self._unknown.get(device_id)
+        if miss is not None and now - miss < self._negative_ttl:
+            return None
+        found = lookup_device(conn, device_id)
+        if found is None:
+            self._unknown[device_id] = now
+            self._known.pop(device_id, None)
+        else:
+            self._known[device_id] = (found, now)
+            self._unknown.pop(device_id, None)
+        return found
+
+    def council_exists(self, conn: psycopg.Connection, council: str) -> bool:
+        now = time.monotonic()
+        seen = self._councils.get(council)
+        if seen is not None and now - seen < self._positive_ttl:
+            return True
+        exists = conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone()
+        if exists:
+            self._councils[council] = now
+        return exists is not None
+
+
+def fingerprint(topic: str, payload: bytes) -> bytes:
+    """Identity of a message for quarantine: the same bytes on the same topic are one message."""
+    return hashlib.sha256(topic.encode() + b"\x00" + payload).digest()
+
+
+def _row(
+    reading: Reading, device: RegisteredDevice | None, received_at: datetime
+) -> tuple[object, ...]:
+    p, t = reading.payload, reading.topic
+    if isinstance(p, BinFillReading):
+        return (
+            t.council,
+            t.device_id,
+            p.ts,
+            p.fill_pct,
+            p.seq,
+            p.battery_v,
+            p.temperature_c,
+            [f.value for f in p.flags],
+            received_at,
+        )
+    if isinstance(p, BumpReport):
+        return (
+            t.council,
+            t.device_id,
+            p.ts,
+            p.lat,
+            p.lon,
+            p.speed_mps,
+            p.peak_z_g,
+            p.seq,
+            p.accuracy_m,
+            p.heading_deg,
+            p.sample_hz,
+            p.samples_z_g,
+            received_at,
+        )
+    assert isinstance(p, FootfallCount) and device is not None and device.zone is not None
+    return (
+        t.council,
+        t.device_id,
+        device.zone,
+        p.period_start,
+        p.period_end,
+        p.count,
+        p.count_in,
+        p.count_out,
+        p.seq,
+        received_at,
+    )
+
+
+class StreamWriter:
+    """Writes batches of messages over one connection it owns."""
+
+    def __init__(self, conn: psycopg.Connection, cache: DeviceCache | None = None) -> None:
+        self.conn = conn
+        self.cache = cache or DeviceCache()
+        self._staged: set[str] = set()
+
+    def _registry_rejection(self, reading: Reading) -> str | None:
+        """Why a well-formed reading still cannot be stored, or ``None``."""
+        topic = reading.topic
+        want_kind = _KIND_FOR_STREAM.get(topic.stream)
+        if want_kind is None:  # phones are not registered, but their council must exist
+            if not self.cache.council_exists(self.conn, topic.council):
+                return f"unknown council: {topic.council}"
+            return None
+        device = self.cache.device(self.conn, topic.device_id)
+        if device is None:
+            return "unknown device"
+        if device.council != topic.council:
+            return f"council mismatch: device is registered to {device.council}"
+        if device.kind != want_kind:
+            return f"wrong stream for device: {topic.device_id} is {_KIND_NAME[device.kind]}"
+        return None
+
+    def _stage(self, table: _Table) -> sql.Identifier:
+        stage = f"stage_{table.name}"
+        if stage not in self._staged:
+            self.conn.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) "
+                    "ON COMMIT DELETE ROWS"
+                ).format(sql.Identifier(stage), sql.Identifier(table.name))
+            )
+            self._staged.add(stage)
+        return sql.Identifier(stage)
+
+    def _copy(self, table: _Table, rows: list[tuple[object, ...]]) -> int:
+        stage = self._stage(table)
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
+        with self.conn.cursor() as cur:
+            with cur.copy(
+                sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, cols)
+            ) as copy:
+                copy.set_types(list(table.types))
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(
+                sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
+                    sql.Identifier(table.name), cols, cols, stage
+                )
+            )
+            inserted = cur.rowcount
+        return inserted
+
+    def _quarantine(self, items: Sequence[tuple[Message, str]]) -> None:
+        merged: dict[bytes, tuple[Message, str, int]] = {}
+        for msg, reason in items:
+            key = fingerprint(msg.topic, msg.payload)
+            prev = merged.get(key)
+            merged[key] = (msg, reason, 1 if prev is None else prev[2] + 1)
+        rows = []
+        for key, (msg, reason, copies) in merged.items():
+            topic = msg.decoded.topic
+            rows.append(
+                (
+                    key,
+                    msg.received_at,
+                    msg.received_at,
+                    copies,
+                    msg.topic,
+                    msg.payload,
+                    reason,
+                    topic.council if topic else None,
+                    topic.stream.value if topic else None,
+                    topic.device_id if topic else None,
+                )
+            )
+        self.conn.cursor().executemany(
+            """
+            INSERT INTO quarantine (fingerprint, received_at, last_received_at, copies, topic,
+                                    payload, reason, council, stream, device_id)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (fingerprint) DO UPDATE
+            SET last_received_at = EXCLUDED.last_received_at,
+                copies = quarantine.copies + EXCLUDED.copies
+            """,
+            rows,
+        )
+
+    def write(self, batch: Sequence[Message]) -> WriteResult:
+        """Store a batch in one transaction; raises ``psycopg.Error`` if nothing was stored."""
+        result = WriteResult()
+        rows: dict[Stream, list[tuple[object, ...]]] = {}
+        bad: list[tuple[Message, str]] = []
+        with self.conn.transaction():
+            for msg in batch:
+                decoded = msg.decoded
+                if isinstance(decoded, Rejection):
+                    bad.append((msg, decoded.reason))
+                    continue
+                reason = self._registry_rejection(decoded)
+                if reason is not None:
+                    bad.append((msg, reason))
+                    continue
+                device = (
+                    self.cache.device(self.conn, decoded.topic.device_id)
+                    if decoded.topic.stream is Stream.FOOTFALL
+                    else None
+                )
+                rows.setdefault(decoded.topic.stream, []).append(
+                    _row(decoded, device, msg.received_at)
+                )
+            for stream, stream_rows in rows.items():
+                table = _TABLES[stream]
+                inserted = self._copy(table, stream_rows)
+                result.written[table.name] = inserted
+                result.duplicates += len(stream_rows) - inserted
+            if bad:
+                self._quarantine(bad)
+        result.quarantined = len(bad)
+        for _, reason in bad:
+            kind = reason.split(":", 1)[0]
+            result.reasons[kind] = result.reasons.get(kind, 0) + 1
+        return result

@@ -1,0 +1,1 @@
+"""Simulated bins, people counters and phones that publish through the device contract."""
