@@ -53,7 +53,7 @@ def tokens_create(
         with connect(url) as conn:
             token = create_token(conn, council, scope, name)
     except LookupError as exc:
-        fail(str(exc).strip("'\""))
+        fail(str(exc.args[0]))
     except psycopg.Error as exc:
         fail(str(exc).strip().splitlines()[0])
     print(token)

@@ -43,6 +43,8 @@ def port_is_free(host: str, port: int) -> bool:
 class EmbeddedBroker:
     """An amqtt broker (MQTT 3.1.1 only) on a thread of its own."""
 
+    USER = "smartstreets"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
         self.host = host
         self.port = port
@@ -54,7 +56,8 @@ class EmbeddedBroker:
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        """Where clients connect, with the user name the broker requires."""
+        return f"mqtt://{self.USER}@{self.host}:{self.port}"
 
     def start(self, timeout: float = 20) -> None:
         """Start listening; raises :class:`EmbeddedError` if the broker does not come up."""
@@ -81,7 +84,9 @@ class EmbeddedBroker:
                 }
             },
             "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+                # amqtt drops the persistent session of an anonymous client as soon as it
+                # disconnects, so clients must give a user name (any will do; loopback only).
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False},
             },
         }
 

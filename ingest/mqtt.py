@@ -152,15 +152,17 @@ _protocols: dict[tuple[str, int], MQTTProtocolVersion] = {}
 def negotiate_protocol(address: BrokerAddress, timeout: float = 10) -> MQTTProtocolVersion:
     """MQTT 5 if the broker speaks it, else 3.1.1 (remembered per broker for this process).
 
-    Asked with a bare CONNECT (no will): amqtt drops a v5 CONNECT carrying a will without any
-    CONNACK, but answers a bare one with "unsupported protocol version".
+    Asked with a bare CONNECT: amqtt drops a v5 CONNECT that carries a will or a user name
+    without any CONNACK, but answers a bare one with "unsupported protocol version".
     """
     key = (address.host, address.port)
     known = _protocols.get(key)
     if known is not None:
         return known
+    # No credentials: any CONNACK in MQTT 5 form (even "not authorised") proves MQTT 5.
+    anonymous = BrokerAddress(address.host, address.port, address.tls, None, None)
     client = _new_client(
-        address,
+        anonymous,
         f"smartstreets-probe-{uuid.uuid4().hex[:12]}",
         MQTTProtocolVersion.MQTTv5,
         None,
@@ -177,12 +179,10 @@ def negotiate_protocol(address: BrokerAddress, timeout: float = 10) -> MQTTProto
     where = f"{address.host}:{address.port}"
     if not answered:
         raise TransientError(f"MQTT broker at {where} did not answer within {timeout}s")
-    if handshake.outcome == "Success":
-        protocol = MQTTProtocolVersion.MQTTv5
-    elif "protocol" in handshake.outcome.lower() or not handshake.connack_seen:
+    if "protocol" in handshake.outcome.lower() or not handshake.connack_seen:
         protocol = MQTTProtocolVersion.MQTTv311
     else:
-        raise TransientError(f"MQTT broker at {where} refused the connection: {handshake.outcome}")
+        protocol = MQTTProtocolVersion.MQTTv5
     _protocols[key] = protocol
     return protocol
 

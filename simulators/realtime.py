@@ -18,6 +18,7 @@ import psycopg
 from ingest.contract.decode import decode
 from ingest.contract.payloads import BinFillReading, BinFlag, BumpReport, FootfallCount
 from ingest.contract.topics import Stream, build_topic
+from ingest.db.connect import refresh_rollups
 from ingest.db.writer import Message, StreamWriter
 from simulators.footfall import sample_count
 from simulators.town import Town, offset_metres
@@ -212,4 +213,5 @@ def backfill_footfall(
             pending = []
     if pending:
         written += sum(writer.write(pending).written.values())
+    refresh_rollups(conn, until - timedelta(days=days + 1), until)
     return written

@@ -1,6 +1,7 @@
 """Connections and pools, and what the server can do."""
 
 import logging
+from datetime import datetime
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -55,3 +56,19 @@ def server_version(conn: psycopg.Connection) -> str:
     row = conn.execute("SHOW server_version").fetchone()
     assert row is not None
     return str(row[0]).split(" ")[0]
+
+
+def refresh_rollups(conn: psycopg.Connection, start: datetime, end: datetime) -> None:
+    """Bring the hourly rollups up to date for ``[start, end)`` after a backfill.
+
+    Needed on TimescaleDB for data older than the refresh policies' window; a no-op on plain
+    PostgreSQL. Commits any open transaction first (the refresh cannot run inside one).
+    """
+    was_autocommit = conn.autocommit
+    if not was_autocommit:
+        conn.commit()
+        conn.autocommit = True
+    try:
+        conn.execute("CALL refresh_rollups(%s, %s)", (start, end))
+    finally:
+        conn.autocommit = was_autocommit

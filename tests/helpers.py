@@ -1,0 +1,33 @@
+"""Small helpers shared by tests: waiting on a condition and publishing messages."""
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from ingest.mqtt import open_client
+
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T], *, timeout: float = 20, what: str = "condition") -> T:
+    """Poll ``probe`` until it returns something truthy, and return that; fail on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def publish_all(mqtt_url: str, client_id: str, messages: Iterable[tuple[str, bytes]]) -> int:
+    """Publish ``(topic, payload)`` pairs with QoS 1 and wait until the broker has them all."""
+    client = open_client(mqtt_url, client_id)
+    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+    for info in infos:
+        info.wait_for_publish(timeout=20)
+        assert info.is_published()
+    client.disconnect()
+    client.loop_stop()
+    return len(infos)
