@@ -13,7 +13,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -26,9 +25,9 @@ from deploy.cli_support import fail, service_settings
 from deploy.embedded import EmbeddedBroker, EmbeddedError, EmbeddedPostgres, free_port, port_is_free
 from ingest.db.connect import connect
 from ingest.db.migrate import migrate
-from ingest.db.registry import import_devices, write_registry_csv
+from ingest.db.registry import write_registry_csv
 from ingest.errors import IngestError
-from simulators.realtime import backfill_footfall
+from simulators.realtime import register_town
 from simulators.town import make_town
 
 log = logging.getLogger(__name__)
@@ -50,6 +49,19 @@ def _wait_healthy(url: str, deadline: float) -> bool:
             pass
         time.sleep(0.5)
     return False
+
+
+def _wait_drained(url: str, timeout: float = 15) -> None:
+    """Wait until ingest has stored what the broker still held for it: the number of stored
+    messages stops changing for a few flush periods."""
+    deadline = time.monotonic() + timeout
+    last, steady = -1, 0
+    while time.monotonic() < deadline and steady < 4:
+        counts = _row_counts(url)
+        total = sum(counts.values())
+        steady = steady + 1 if total == last else 0
+        last = total
+        time.sleep(0.5)
 
 
 def _row_counts(url: str) -> dict[str, int]:
@@ -92,6 +104,7 @@ def demo(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     exit_code = 0
+    db_url: str | None = None
     try:
         db_url = settings.database_url
         if db_url is None:
@@ -109,21 +122,7 @@ def demo(
         data_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "registry.csv").write_text(write_registry_csv(town.devices()))
         with connect(db_url) as conn:
-            import_devices(conn, town.devices())
-            if history_days:
-                has_history = conn.execute(
-                    "SELECT 1 FROM footfall_count WHERE council = %s LIMIT 1", (DEMO_COUNCIL,)
-                ).fetchone()
-                if not has_history:
-                    rows = backfill_footfall(
-                        conn,
-                        town,
-                        settings.mqtt_prefix,
-                        days=history_days,
-                        until=datetime.now(UTC),
-                        seed=seed,
-                    )
-                    log.info("backfilled %d days of footfall history (%d rows)", history_days, rows)
+            register_town(conn, town, settings.mqtt_prefix, history_days=history_days, seed=seed)
             crew = create_token(conn, DEMO_COUNCIL, Scope.CREW, "demo")
             highways = create_token(conn, DEMO_COUNCIL, Scope.HIGHWAYS, "demo")
         env = dict(os.environ, SMARTSTREETS_DATABASE_URL=db_url, SMARTSTREETS_MQTT_URL=mqtt_url)
@@ -167,6 +166,11 @@ def demo(
         # Simulators first, then ingest (it writes and acknowledges what it holds), then the API.
         order = {"simulate": 0, "ingest": 1, "api": 2}
         for name, proc in sorted(children, key=lambda c: order.get(c[0], 9)):
+            if name == "ingest" and db_url is not None and proc.poll() is None:
+                try:
+                    _wait_drained(db_url)
+                except psycopg.Error as exc:
+                    log.warning("could not check that ingest drained: %s", exc)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 try:
@@ -174,12 +178,12 @@ def demo(
                 except subprocess.TimeoutExpired:
                     log.warning("%s did not stop in 30s; killing it", name)
                     proc.kill()
-        if database is not None or settings.database_url:
+        if db_url is not None:
             try:
-                counts = _row_counts(db_url) if db_url else {}
+                counts = _row_counts(db_url)
                 log.info("rows stored: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
-            except psycopg.Error:
-                pass
+            except psycopg.Error as exc:
+                log.warning("could not count stored rows: %s", str(exc).strip())
         if broker is not None:
             broker.stop()
         if database is not None:

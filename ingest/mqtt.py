@@ -7,7 +7,9 @@ MQTT 5 is tried first; brokers that only speak 3.1.1 (amqtt, the embedded broker
 import logging
 import ssl
 import threading
+import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -168,7 +170,7 @@ def negotiate_protocol(address: BrokerAddress, timeout: float = 10) -> MQTTProto
         None,
         True,
     )
-    handshake = _Handshake(None, None)
+    handshake = _Handshake(None, None, quiet=True)
     client.on_connect = handshake.on_connect
     client.on_disconnect = handshake.on_disconnect
     _connect(client, address, MQTTProtocolVersion.MQTTv5, True)
@@ -191,7 +193,10 @@ class _Handshake:
     """Waits for the first CONNACK (or a dropped connection), then hands over to the user's
     callbacks."""
 
-    def __init__(self, user_connect: object, user_disconnect: object) -> None:
+    def __init__(
+        self, user_connect: object, user_disconnect: object, *, quiet: bool = False
+    ) -> None:
+        self.quiet = quiet
         self.done = threading.Event()
         self.outcome = ""
         self.connack_seen = False
@@ -214,10 +219,50 @@ class _Handshake:
         if not self.done.is_set():
             self.outcome = f"connection closed before CONNACK ({rc})"
             self.done.set()
-        elif getattr(rc, "is_failure", False):
+        elif getattr(rc, "is_failure", False) and not self.quiet:
             log.warning("MQTT connection lost (%s); reconnecting", rc)
         if callable(self._user_disconnect):
             self._user_disconnect(client, userdata, flags, rc, props)
+
+
+class Publisher:
+    """QoS 1 publishing that knows what the broker has acknowledged.
+
+    Holds at most ``max_pending`` unacknowledged messages (paho's message ids are 16-bit, so a
+    publisher must never have more than ~65k in flight) by waiting on the oldest, and
+    :meth:`flush` waits until the broker has acknowledged everything.
+    """
+
+    def __init__(self, client: mqtt.Client, max_pending: int = 10_000) -> None:
+        if not 1 <= max_pending <= 60_000:
+            raise ValueError("Expected max_pending in [1, 60000].")
+        self.client = client
+        self.max_pending = max_pending
+        self._pending: deque[mqtt.MQTTMessageInfo] = deque()
+        self.published = 0
+
+    def publish(self, topic: str, payload: bytes, *, timeout: float = 30) -> None:
+        """Queue one message; blocks while too many are unacknowledged."""
+        while self._pending and self._pending[0].is_published():
+            self._pending.popleft()
+        while len(self._pending) >= self.max_pending:
+            oldest = self._pending.popleft()
+            oldest.wait_for_publish(timeout)
+            if not oldest.is_published():
+                raise TransientError(f"broker did not acknowledge a message within {timeout}s")
+        self._pending.append(self.client.publish(topic, payload, qos=1))
+        self.published += 1
+
+    def flush(self, timeout: float = 30) -> bool:
+        """Wait until every message is acknowledged; ``False`` if some were not in time."""
+        deadline = time.monotonic() + timeout
+        while self._pending:
+            info = self._pending[0]
+            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            if not info.is_published():
+                return False
+            self._pending.popleft()
+        return True
 
 
 def close_client(client: mqtt.Client, prefix: str | None = None) -> None:

@@ -187,6 +187,10 @@ class IngestWorker:
             close_client(client, self.prefix)
         self.log_summary()
 
+    def request_stop(self) -> None:
+        """Ask the worker to stop (safe from a signal handler); :meth:`stop` finishes the job."""
+        self._stop.set()
+
     def wait(self, duration: float | None = None) -> None:
         """Block until stopped (or for ``duration`` seconds)."""
         self._stop.wait(duration)

@@ -2,7 +2,6 @@
 
 import logging
 import signal
-from datetime import UTC, datetime
 from types import FrameType
 
 import psycopg
@@ -10,10 +9,9 @@ import typer
 
 from deploy.cli_support import DatabaseUrlOption, MqttUrlOption, fail, service_settings
 from ingest.db.connect import connect
-from ingest.db.registry import import_devices
 from ingest.errors import IngestError
 from ingest.mqtt import close_client, open_client
-from simulators.realtime import RealtimeOptions, RealtimeSimulator, backfill_footfall
+from simulators.realtime import RealtimeOptions, RealtimeSimulator, register_town
 from simulators.town import make_town
 
 log = logging.getLogger(__name__)
@@ -59,17 +57,9 @@ def simulate(
             fail("--register and --history-days need SMARTSTREETS_DATABASE_URL", 2)
         try:
             with connect(db_url) as conn:
-                import_devices(conn, town.devices())
-                if history_days:
-                    rows = backfill_footfall(
-                        conn,
-                        town,
-                        settings.mqtt_prefix,
-                        days=history_days,
-                        until=datetime.now(UTC),
-                        seed=seed,
-                    )
-                    log.info("backfilled %d footfall rows (%d days)", rows, history_days)
+                register_town(
+                    conn, town, settings.mqtt_prefix, history_days=history_days, seed=seed
+                )
         except (IngestError, psycopg.Error) as exc:
             fail(str(exc).strip().splitlines()[0])
     client_id = f"smartstreets-sim-{council}-{seed}"

@@ -19,7 +19,9 @@ from ingest.contract.decode import decode
 from ingest.contract.payloads import BinFillReading, BinFlag, BumpReport, FootfallCount
 from ingest.contract.topics import Stream, build_topic
 from ingest.db.connect import refresh_rollups
+from ingest.db.registry import import_devices
 from ingest.db.writer import Message, StreamWriter
+from ingest.mqtt import Publisher
 from simulators.footfall import sample_count
 from simulators.town import Town, offset_metres
 
@@ -83,12 +85,16 @@ class RealtimeSimulator:
             for b in town.bins
         }
         self.counter_last: dict[str, datetime] = {}
-        self.published = 0
+        self.publisher = Publisher(client)
 
     def _publish(self, stream: Stream, device_id: str, body: bytes) -> None:
         topic = build_topic(self.prefix, self.town.council, stream, device_id)
-        self.client.publish(topic, body, qos=1)
-        self.published += 1
+        self.publisher.publish(topic, body)
+
+    @property
+    def published(self) -> int:
+        """Messages handed to the broker so far."""
+        return self.publisher.published
 
     def publish_bins(self, now: datetime, elapsed_s: float) -> None:
         """One reading per bin; fill grows with time and drops when a crew empties it."""
@@ -171,6 +177,8 @@ class RealtimeSimulator:
                 due["bump"] = now + timedelta(seconds=self.rng.expovariate(1 / opts.bump_every_s))
             wait = min(d for d in due.values()) - datetime.now(UTC)
             opts.stop.wait(max(0.05, min(1.0, wait.total_seconds())))
+        if not self.publisher.flush():
+            log.warning("the broker did not acknowledge every message before the simulator stopped")
 
 
 def _history(town: Town, prefix: str, days: int, until: datetime, seed: int) -> Iterator[Message]:
@@ -215,3 +223,23 @@ def backfill_footfall(
         written += sum(writer.write(pending).written.values())
     refresh_rollups(conn, until - timedelta(days=days + 1), until)
     return written
+
+
+def register_town(
+    conn: psycopg.Connection, town: Town, prefix: str, *, history_days: int = 0, seed: int = 1
+) -> int:
+    """Register the town's devices and, if its counters have no history yet, backfill
+    ``history_days`` of footfall. Returns the history rows written (0 when there was some)."""
+    import_devices(conn, town.devices())
+    if not history_days:
+        return 0
+    has_history = conn.execute(
+        "SELECT 1 FROM footfall_count WHERE council = %s LIMIT 1", (town.council,)
+    ).fetchone()
+    if has_history:
+        return 0
+    rows = backfill_footfall(
+        conn, town, prefix, days=history_days, until=datetime.now(UTC), seed=seed
+    )
+    log.info("backfilled %d days of footfall history (%d rows)", history_days, rows)
+    return rows

@@ -138,6 +138,12 @@ _TABLES = {
     ),
 }
 
+
+def table_of(stream: Stream) -> str:
+    """The table a stream's readings are stored in."""
+    return _TABLES[stream].name
+
+
 _KIND_FOR_STREAM = {Stream.BIN_FILL: "bin", Stream.FOOTFALL: "counter"}
 _KIND_NAME = {"bin": "a bin", "counter": "a people counter"}
 

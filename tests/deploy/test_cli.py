@@ -188,6 +188,19 @@ def test_device_cannot_move_between_councils(tmp_path: Path, database_url: str, 
     assert result.exit_code == 1 and f"registered to a-{uid}" in result.output
 
 
+def test_retention_can_be_shown_and_changed(database_url: str) -> None:
+    """db retention lists each stream's period and changes one when asked."""
+    base = ["db", "retention", "--database-url", database_url]
+    result = runner.invoke(app, base)
+    assert result.exit_code == 0 and "bump_report: 90 days" in result.output
+    try:
+        result = runner.invoke(app, [*base, "--stream", "bump", "--days", "30"])
+        assert result.exit_code == 0 and "bump_report: 30 days" in result.output
+    finally:
+        runner.invoke(app, [*base, "--stream", "bump", "--days", "90"])
+    assert runner.invoke(app, [*base, "--stream", "bump"]).exit_code == 2
+
+
 def test_tokens_create_prints_a_token_stored_hashed(
     database_url: str, conn: psycopg.Connection, council: str
 ) -> None:
