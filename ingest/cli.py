@@ -8,6 +8,7 @@ from types import FrameType
 
 import psycopg
 import typer
+from paho.mqtt.enums import MQTTProtocolVersion
 from pydantic import ValidationError
 
 from deploy.cli_support import (
@@ -25,7 +26,9 @@ from ingest.db.migrate import migrate
 from ingest.db.registry import import_devices, read_registry
 from ingest.db.writer import table_of
 from ingest.errors import IngestError
+from ingest.mqtt import BrokerAddress, negotiate_protocol
 from ingest.settings import IngestSettings
+from ingest.supervisor import supervise, worker_command
 from ingest.worker import IngestWorker
 
 log = logging.getLogger(__name__)
@@ -54,14 +57,34 @@ def ingest(
     migrate_first: bool = typer.Option(
         True, "--migrate/--no-migrate", help="Apply pending migrations before starting."
     ),
+    workers: int = typer.Option(
+        1, min=1, max=64, help="Worker processes sharing one MQTT 5 shared subscription."
+    ),
+    share_group: str | None = typer.Option(
+        None, help="Shared-subscription group (default with --workers > 1: smartstreets)."
+    ),
+    receive_maximum: int | None = typer.Option(
+        None, min=1, max=65535, help="MQTT 5 Receive Maximum (default 10000)."
+    ),
+    metrics_port: int | None = typer.Option(
+        None, min=1, max=65535, help="Serve Prometheus /metrics here (worker i: port + i - 1)."
+    ),
 ) -> None:
     """Subscribe to every device topic and store readings; quarantine what breaks the contract."""
     settings = service_settings(database_url, mqtt_url)
+    overrides: dict[str, object] = {
+        k: v
+        for k, v in (
+            ("client_id", client_id),
+            ("share_group", share_group),
+            ("receive_maximum", receive_maximum),
+            ("metrics_port", metrics_port),
+        )
+        if v is not None
+    }
     try:
         db_url, broker_url = settings.require_services()
-        tuning = IngestSettings()
-        if client_id:
-            tuning = IngestSettings(client_id=client_id)
+        tuning = IngestSettings.model_validate(overrides)
     except ValueError as exc:  # includes pydantic's ValidationError
         text = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
         fail(text, 2)
@@ -69,6 +92,23 @@ def ingest(
     try:
         if migrate_first:
             migrate(db_url)
+        shared = workers > 1 or tuning.share_group is not None
+        protocol = negotiate_protocol(BrokerAddress.parse(broker_url))
+        if shared and protocol != MQTTProtocolVersion.MQTTv5:
+            fail("shared subscriptions (--workers > 1, --share-group) need an MQTT 5 broker")
+        if workers > 1:
+            extra = [] if receive_maximum is None else ["--receive-maximum", str(receive_maximum)]
+            commands = [
+                worker_command(
+                    i,
+                    tuning.client_id,
+                    tuning.share_group or "smartstreets",
+                    tuning.metrics_port,
+                    extra,
+                )
+                for i in range(1, workers + 1)
+            ]
+            raise typer.Exit(supervise(commands, duration))
         worker = IngestWorker(db_url, broker_url, settings.mqtt_prefix, tuning)
         worker.start()
     except (IngestError, psycopg.OperationalError) as exc:

@@ -78,12 +78,18 @@ def _new_client(
     return client
 
 
-def connect_properties(protocol: MQTTProtocolVersion, clean: bool) -> Properties | None:
-    """CONNECT properties: a long session expiry for persistent MQTT 5 sessions."""
-    if protocol != MQTTProtocolVersion.MQTTv5 or clean:
+def connect_properties(
+    protocol: MQTTProtocolVersion, clean: bool, receive_maximum: int | None = None
+) -> Properties | None:
+    """CONNECT properties: a long session expiry for persistent MQTT 5 sessions, and how many
+    unacknowledged messages the broker may send at once (Receive Maximum)."""
+    if protocol != MQTTProtocolVersion.MQTTv5 or (clean and receive_maximum is None):
         return None
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = SESSION_EXPIRY_S
+    if not clean:
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+    if receive_maximum is not None:
+        props.ReceiveMaximum = receive_maximum
     return props
 
 
@@ -94,6 +100,7 @@ def open_client(
     prefix: str | None = None,
     clean: bool = True,
     timeout: float = 10,
+    receive_maximum: int | None = None,
     configure: ClientHook | None = None,
 ) -> mqtt.Client:
     """Connect a client, falling back from MQTT 5 to 3.1.1, with its network loop running.
@@ -110,7 +117,7 @@ def open_client(
     handshake = _Handshake(client.on_connect, client.on_disconnect)
     client.on_connect = handshake.on_connect
     client.on_disconnect = handshake.on_disconnect
-    _connect(client, address, protocol, clean)
+    _connect(client, address, protocol, clean, receive_maximum)
     client.loop_start()
     if not handshake.done.wait(timeout):
         client.disconnect()
@@ -135,11 +142,18 @@ def open_client(
 
 
 def _connect(
-    client: mqtt.Client, address: BrokerAddress, protocol: MQTTProtocolVersion, clean: bool
+    client: mqtt.Client,
+    address: BrokerAddress,
+    protocol: MQTTProtocolVersion,
+    clean: bool,
+    receive_maximum: int | None = None,
 ) -> None:
     extra: dict[str, object] = {}
     if protocol == MQTTProtocolVersion.MQTTv5:
-        extra = {"clean_start": clean, "properties": connect_properties(protocol, clean)}
+        extra = {
+            "clean_start": clean,
+            "properties": connect_properties(protocol, clean, receive_maximum),
+        }
     try:
         client.connect(address.host, address.port, keepalive=30, **extra)  # type: ignore[arg-type]
     except OSError as exc:
@@ -206,12 +220,14 @@ class _Handshake:
     def on_connect(
         self, client: mqtt.Client, userdata: object, flags: object, rc: object, props: object
     ) -> None:
+        # The user's callback first, so that what it sends (SUBSCRIBE) goes out before
+        # anything the waiting thread sends once the handshake is done.
+        if callable(self._user_connect):
+            self._user_connect(client, userdata, flags, rc, props)
         if not self.done.is_set():
             self.connack_seen = True
             self.outcome = str(rc)
             self.done.set()
-        if callable(self._user_connect):
-            self._user_connect(client, userdata, flags, rc, props)
 
     def on_disconnect(
         self, client: mqtt.Client, userdata: object, flags: object, rc: object, props: object

@@ -108,6 +108,16 @@ class IngestSettings(BaseSettings):
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
         description="MQTT 5 shared-subscription group; workers in one group split the stream.",
     )
+    receive_maximum: int = Field(
+        default=10_000,
+        ge=1,
+        le=65_535,
+        description="MQTT 5 Receive Maximum: how many unacknowledged messages the broker may "
+        "send at once. Acknowledging after commit makes this the ceiling on batch size.",
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65_535, description="Serve Prometheus metrics on this port."
+    )
     log_every_s: float = Field(
         default=30, gt=0, description="Seconds between one-line progress summaries in the log."
     )

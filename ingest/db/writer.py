@@ -31,6 +31,8 @@ class Message:
     payload: bytes
     received_at: datetime
     decoded: Reading | Rejection
+    redelivered: bool = False
+    """The broker's DUP flag: a redelivery is not a new copy of a quarantined message."""
 
 
 @dataclass
@@ -302,32 +304,35 @@ class StreamWriter:
         for msg, reason in items:
             key = fingerprint(msg.topic, msg.payload)
             prev = merged.get(key)
-            merged[key] = (msg, reason, 1 if prev is None else prev[2] + 1)
+            fresh = 0 if msg.redelivered else 1
+            merged[key] = (msg, reason, fresh if prev is None else prev[2] + fresh)
         rows = []
-        for key, (msg, reason, copies) in merged.items():
+        for key, (msg, reason, fresh) in merged.items():
             topic = msg.decoded.topic
             rows.append(
-                (
-                    key,
-                    msg.received_at,
-                    msg.received_at,
-                    copies,
-                    msg.topic,
-                    msg.payload,
-                    reason,
-                    topic.council if topic else None,
-                    topic.stream.value if topic else None,
-                    topic.device_id if topic else None,
-                )
+                {
+                    "fingerprint": key,
+                    "received_at": msg.received_at,
+                    "fresh": fresh,
+                    "topic": msg.topic,
+                    "payload": msg.payload,
+                    "reason": reason,
+                    "council": topic.council if topic else None,
+                    "stream": topic.stream.value if topic else None,
+                    "device_id": topic.device_id if topic else None,
+                }
             )
+        # A first sighting is one copy even if it arrives flagged as a redelivery (its first
+        # delivery was never committed); later redeliveries add none.
         self.conn.cursor().executemany(
             """
             INSERT INTO quarantine (fingerprint, received_at, last_received_at, copies, topic,
                                     payload, reason, council, stream, device_id)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            VALUES (%(fingerprint)s, %(received_at)s, %(received_at)s, greatest(%(fresh)s, 1),
+                    %(topic)s, %(payload)s, %(reason)s, %(council)s, %(stream)s, %(device_id)s)
             ON CONFLICT (fingerprint) DO UPDATE
             SET last_received_at = EXCLUDED.last_received_at,
-                copies = quarantine.copies + EXCLUDED.copies
+                copies = quarantine.copies + %(fresh)s
             """,
             rows,
         )
