@@ -1,45 +1,40 @@
 """The ingest worker: MQTT in, rows out, acknowledgements only after commit.
 
-The paho callback decodes and enqueues; one writer thread batches, writes and then acknowledges.
-A full queue blocks the callback, which stops paho reading the socket: the broker holds the
-rest (backpressure instead of unbounded memory). A database outage stops acknowledgements and is
-retried with backoff; unacknowledged QoS 1 messages are redelivered by the broker, and natural
-keys make the redelivery a no-op. A broker outage is handled by paho's reconnect, which resumes
-the persistent session.
+Two processes per worker. This one runs paho: its callback only enqueues the raw message, a
+forwarder thread hands chunks to the writer process (``ingest.writer_process``), which decodes,
+batches, copies and commits, and an acknowledger thread sends the PUBACKs for what came back
+committed. Splitting the work lets paho have an interpreter to itself.
+
+At most ``queue_size`` messages are between receipt and acknowledgement; beyond that the
+callback blocks, paho stops reading the socket and the broker holds the rest (backpressure
+instead of unbounded memory). A database outage stops acknowledgements and is retried with
+backoff; unacknowledged QoS 1 messages are redelivered by the broker, and natural keys make the
+redelivery a no-op. A broker outage is handled by paho's reconnect, which resumes the
+persistent session.
 """
 
+import contextlib
 import logging
-import queue
+import multiprocessing
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections import Counter, deque
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 import paho.mqtt.client as mqtt
-import psycopg
 
-from ingest.contract.decode import Reading, decode
 from ingest.contract.topics import subscription
-from ingest.db.connect import connect
-from ingest.db.writer import Message, StreamWriter, WriteResult
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import close_client, open_client
 from ingest.settings import IngestSettings
+from ingest.writer_process import BatchReport, Raw, WriterConfig, run_writer
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    mid: int
-    qos: int
-    generation: int  # which connection delivered it: a packet id means nothing on another
-    message: Message
-
-
 class IngestWorker:
-    """One ingest process's state: the MQTT client, the queue and the writer thread."""
+    """One ingest worker: the MQTT client, the hand-over to the writer process, the acks."""
 
     def __init__(
         self,
@@ -54,12 +49,27 @@ class IngestWorker:
         self.prefix = prefix
         self.settings = settings
         self.metrics = metrics or IngestMetrics.create()
-        self.queue: queue.Queue[_Item] = queue.Queue(maxsize=settings.queue_size)
         self.stats: Counter[str] = Counter()
         self._stop = threading.Event()
         self._client: mqtt.Client | None = None
         self._generation = 0
-        self._writer_thread = threading.Thread(target=self._write_loop, name="ingest-writer")
+        self._outbox: deque[Raw] = deque()
+        self._outbox_ready = threading.Event()
+        self._in_flight = 0  # received, not yet acknowledged (paho thread +, acker -)
+        self._in_flight_lock = threading.Lock()
+        self._space = threading.Event()
+        self._space.set()
+        self._process: BaseProcess | None = None
+        self._to_writer: Connection | None = None
+        self._from_writer: Connection | None = None
+        self._forwarder = threading.Thread(target=self._forward_loop, name="ingest-forwarder")
+        self._acker = threading.Thread(target=self._ack_loop, name="ingest-acker")
+        self._last_log = time.monotonic()
+
+    @property
+    def in_flight(self) -> int:
+        """Messages received and not yet acknowledged."""
+        return self._in_flight
 
     # -- MQTT side -------------------------------------------------------------------------
     def topic_filter(self) -> str:
@@ -80,164 +90,163 @@ class IngestWorker:
         log.info("subscribed to %s", self.topic_filter())
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        received_at = datetime.now(UTC)
-        try:
-            topic = msg.topic
-        except UnicodeDecodeError:
-            topic = msg._topic.decode("utf-8", "replace")
-        payload = bytes(msg.payload)
-        decoded = decode(self.prefix, topic, payload, received_at)
-        stream = decoded.topic.stream.value if decoded.topic else "unparsed"
-        self.metrics.received.labels(stream).inc()
-        self.stats["received"] += 1
-        message = Message(topic, payload, received_at, decoded, redelivered=bool(msg.dup))
-        item = _Item(msg.mid, msg.qos, self._generation, message)
-        # Blocking here is the backpressure: paho stops reading until the writer catches up.
-        while True:
-            try:
-                self.queue.put(item, timeout=0.5)
+        # Backpressure: while too much is unacknowledged, paho stops reading. When stopping,
+        # the message is dropped unacknowledged, so the broker delivers it again later.
+        while self._in_flight >= self.settings.queue_size:
+            self._space.clear()
+            if self._in_flight < self.settings.queue_size:
+                break
+            if self._stop.is_set():
                 return
-            except queue.Full:
-                if self._stop.is_set():
-                    return  # never acknowledged, so the broker delivers it again later
+            self._space.wait(0.2)
+        if self._stop.is_set():
+            return
+        with self._in_flight_lock:
+            self._in_flight += 1
+        self._outbox.append(
+            (
+                msg.mid,
+                self._generation,
+                bool(msg.dup),
+                msg._topic.decode("utf-8", "replace"),
+                bytes(msg.payload),
+                time.time(),
+            )
+        )
+        if not self._outbox_ready.is_set():
+            self._outbox_ready.set()
 
     def _configure(self, client: mqtt.Client) -> None:
         client.manual_ack_set(True)
         client.on_connect = self._on_connect
         client.on_message = self._on_message
 
-    # -- database side ---------------------------------------------------------------------
-    def _take_batch(self) -> list[_Item]:
-        batch: list[_Item] = []
-        deadline = time.monotonic() + self.settings.flush_ms / 1000
-        while len(batch) < self.settings.batch_size and not self._stop.is_set():
-            timeout = deadline - time.monotonic() if batch else 0.5
-            if timeout <= 0:
-                break
-            try:
-                batch.append(self.queue.get(timeout=timeout))
-            except queue.Empty:
-                if batch:
-                    break
-            # Drain what is already queued without waking up per message.
-            while len(batch) < self.settings.batch_size:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-        return batch
-
-    def _connect_db(self) -> psycopg.Connection:
-        delay = 0.5
+    # -- hand-over to the writer process ---------------------------------------------------
+    def _forward_loop(self) -> None:
+        assert self._to_writer is not None
+        outbox = self._outbox
         while True:
+            if not outbox:
+                if self._stop.is_set():
+                    break
+                self._outbox_ready.clear()
+                if not outbox:
+                    self._outbox_ready.wait(0.2)
+                continue
+            chunk = [outbox.popleft() for _ in range(min(len(outbox), 2000))]
             try:
-                return connect(self.database_url)
-            except psycopg.OperationalError as exc:
-                log.warning(
-                    "database unavailable (%s); retrying in %.1fs",
-                    str(exc).strip().splitlines()[0],
-                    delay,
-                )
-                if self._stop.wait(delay):
-                    raise
-                delay = min(delay * 2, 15)
+                self._to_writer.send(chunk)
+            except (BrokenPipeError, OSError):
+                log.error("the writer process is gone; %d messages stay unacknowledged", len(chunk))
+                break
+        self._to_writer.close()
 
-    def _acknowledge(self, items: list[_Item]) -> None:
+    def _acknowledge(self, acks: list[tuple[int, int]]) -> int:
         client = self._client
         if client is None:
-            return
+            return 0
         current = self._generation
         acked = 0
-        for item in items:
-            # A message from an earlier connection is redelivered by the broker on the new one
-            # (persistent session); acknowledging its old packet id could ack another message.
-            if item.qos > 0 and item.generation == current:
-                client.ack(item.mid, item.qos)
-                acked += 1
-        self.metrics.acknowledged.inc(acked)
+        # paho wakes its network thread with a write to a socket pair for every packet queued
+        # from another thread; for a batch of PUBACKs one wake-up is enough. (Private attribute
+        # of paho-mqtt 2; if it is ever missing this is simply the per-packet wake-up again.)
+        wake = getattr(client, "_sockpairW", None)
+        if wake is not None:
+            client._sockpairW = None
+        try:
+            for mid, generation in acks:
+                # A message from an earlier connection is redelivered by the broker on the new
+                # one (persistent session); acking its old packet id could ack another message.
+                if generation == current:
+                    client.ack(mid, 1)
+                    acked += 1
+        finally:
+            if wake is not None:
+                client._sockpairW = wake
+                with contextlib.suppress(BlockingIOError):
+                    wake.send(b"0")
+        return acked
 
-    def _record(self, result: WriteResult, items: list[_Item], seconds: float) -> None:
+    def _record(self, report: BatchReport) -> None:
         m = self.metrics
-        for table, n in result.written.items():
+        for stream, n in report.received.items():
+            m.received.labels(stream).inc(n)
+        for table, n in report.written.items():
             m.written.labels(table).inc(n)
-        for reason, n in result.reasons.items():
+        for reason, n in report.reasons.items():
             m.quarantined.labels(reason).inc(n)
-        m.duplicates.inc(result.duplicates)
-        m.batch_size.observe(len(items))
-        m.batch_seconds.observe(seconds)
-        now = datetime.now(UTC)
-        for item in items:
-            decoded = item.message.decoded
-            if isinstance(decoded, Reading):
-                m.lag_seconds.observe(max(0.0, (now - decoded.payload.ts).total_seconds()))
-        self.stats["written"] += sum(result.written.values())
-        self.stats["duplicates"] += result.duplicates
-        self.stats["quarantined"] += result.quarantined
+        m.duplicates.inc(report.duplicates)
+        m.batch_size.observe(len(report.acks))
+        m.batch_seconds.observe(report.seconds)
+        for lag in report.lags:
+            m.lag_seconds.observe(lag)
+        self.stats["received"] += len(report.acks)
+        self.stats["written"] += sum(report.written.values())
+        self.stats["duplicates"] += report.duplicates
+        self.stats["quarantined"] += sum(report.reasons.values())
         self.stats["batches"] += 1
 
-    def _write_loop(self) -> None:
-        conn: psycopg.Connection | None = None
-        writer: StreamWriter | None = None
-        pending: list[_Item] = []
-        last_log = time.monotonic()
-        delay = 0.5
-        while not (self._stop.is_set() and not pending and self.queue.empty()):
-            self.metrics.queue_depth.set(self.queue.qsize() + len(pending))
-            if time.monotonic() - last_log >= self.settings.log_every_s:
-                last_log = time.monotonic()
-                self.log_summary()
-            if not pending:
-                pending = self._take_batch()
-                if not pending:
-                    continue
-            started = time.perf_counter()
+    def _ack_loop(self) -> None:
+        assert self._from_writer is not None
+        while True:
             try:
-                if conn is None or conn.closed:
-                    conn = self._connect_db()
-                    writer = StreamWriter(conn, writer.cache if writer else None)
-                assert writer is not None
-                result = writer.write([item.message for item in pending])
-            except psycopg.OperationalError as exc:
+                kind, body = self._from_writer.recv()
+            except (EOFError, OSError):
+                break
+            if kind == "error":
                 self.metrics.write_errors.inc()
-                log.warning(
-                    "write of %d messages failed (%s); retrying in %.1fs",
-                    len(pending),
-                    str(exc).strip().splitlines()[0],
-                    delay,
-                )
-                if conn is not None:
-                    conn.close()
-                conn = None
-                if self._stop.wait(delay):
-                    break  # unacknowledged: the broker redelivers them to the next worker
-                delay = min(delay * 2, 15)
                 continue
-            delay = 0.5
-            self._acknowledge(pending)
-            self._record(result, pending, time.perf_counter() - started)
-            pending = []
-        if conn is not None:
-            conn.close()
+            report: BatchReport = body
+            self.metrics.acknowledged.inc(self._acknowledge(report.acks))
+            with self._in_flight_lock:
+                self._in_flight -= len(report.acks)
+            self._space.set()
+            self._record(report)
+            self.metrics.queue_depth.set(self._in_flight)
+            if time.monotonic() - self._last_log >= self.settings.log_every_s:
+                self._last_log = time.monotonic()
+                self.log_summary()
 
     def log_summary(self) -> None:
         """One line of progress for the log."""
         s = self.stats
         log.info(
-            "ingest: received=%d written=%d duplicates=%d quarantined=%d batches=%d queue=%d",
+            "ingest: received=%d written=%d duplicates=%d quarantined=%d batches=%d "
+            "unacknowledged=%d",
             s["received"],
             s["written"],
             s["duplicates"],
             s["quarantined"],
             s["batches"],
-            self.queue.qsize(),
+            self._in_flight,
         )
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the writer, then connect and subscribe (a persistent session, QoS 1)."""
+        """Start the writer process, then connect and subscribe (persistent session, QoS 1)."""
         if self.settings.metrics_port is not None:
             self.metrics.serve(self.settings.metrics_port)
-        self._writer_thread.start()
+        ctx = multiprocessing.get_context("spawn")  # threads are running: never fork
+        writer_in, self._to_writer = ctx.Pipe(duplex=False)
+        self._from_writer, writer_out = ctx.Pipe(duplex=False)
+        config = WriterConfig(
+            self.database_url,
+            self.prefix,
+            self.settings.batch_size,
+            self.settings.flush_ms,
+            logging.getLogger().getEffectiveLevel(),
+        )
+        self._process = ctx.Process(
+            target=run_writer,
+            args=(config, writer_in, writer_out),
+            name="ingest-writer",
+            daemon=True,
+        )
+        self._process.start()
+        writer_in.close()
+        writer_out.close()
+        self._forwarder.start()
+        self._acker.start()
         try:
             self._client = open_client(
                 self.mqtt_url,
@@ -248,8 +257,7 @@ class IngestWorker:
                 configure=self._configure,
             )
         except BaseException:
-            self._stop.set()
-            self._writer_thread.join()
+            self.stop(timeout=5)
             raise
 
     def request_stop(self) -> None:
@@ -257,9 +265,21 @@ class IngestWorker:
         self._stop.set()
 
     def stop(self, timeout: float = 30) -> None:
-        """Stop taking messages, write and acknowledge what is queued, disconnect."""
+        """Stop taking messages, let the writer commit what it holds, acknowledge, disconnect."""
         self._stop.set()
-        self._writer_thread.join(timeout)
+        self._space.set()
+        self._outbox_ready.set()
+        deadline = time.monotonic() + timeout
+        if self._forwarder.is_alive():
+            self._forwarder.join(max(0.1, deadline - time.monotonic()))
+        if self._acker.is_alive():
+            self._acker.join(max(0.1, deadline - time.monotonic()))
+        if self._process is not None and self._process.is_alive():
+            # Still retrying a dead database: what it holds is unacknowledged, so it is
+            # redelivered to the next worker.
+            log.warning("writer still busy after %.0fs; stopping it", timeout)
+            self._process.terminate()
+            self._process.join(5)
         if self._client is not None:
             close_client(self._client, self.prefix)
         self.log_summary()

@@ -23,7 +23,7 @@ from ingest.db.registry import RegisteredDevice, lookup_device
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
     """One message off the broker, decoded, waiting to be written."""
 

@@ -11,6 +11,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +21,7 @@ import psycopg
 import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from deploy.embedded import EmbeddedPostgres
+from deploy.embedded import EmbeddedPostgres, free_port
 from ingest.contract.topics import Stream, build_topic
 from ingest.db.connect import connect
 from ingest.db.migrate import migrate
@@ -218,10 +220,14 @@ def test_sigkill_mid_batch_loses_nothing(
     try:
         # The session must exist before publishing, or the broker has nowhere to queue.
         wait_online(mqtt_url, prefix, f"ingest-{uid}")
-        publish(mqtt_url, f"pub-{uid}", stream.messages(8000, bad_every=40))
-        wait_for(lambda: stream.stored(conn)[0] > 0, what="ingest writing")
+        messages = stream.messages(40_000, bad_every=40)
+        # Publish while ingest is writing, and kill it in the middle of the stream.
+        publisher = threading.Thread(target=publish, args=(mqtt_url, f"pub-{uid}", messages))
+        publisher.start()
+        wait_for(lambda: stream.stored(conn)[0] > 2000, what="ingest writing")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
+        publisher.join(timeout=120)
         partial = stream.stored(conn)[0]
         assert partial < stream.sent_valid, "killed too late to test anything"
     finally:
@@ -262,3 +268,59 @@ def test_two_workers_share_a_stream(
     received = [w.stats["received"] for w in workers]
     assert all(r > 0 for r in received), received
     assert sum(received) == stream.sent_valid + stream.sent_bad
+
+
+def test_workers_command_runs_a_shared_group(
+    database_url: str, conn: psycopg.Connection, mosquitto: OwnMosquitto, prefix: str, uid: str
+) -> None:
+    """`smartstreets ingest --workers 2` runs two processes that together store a stream once,
+    each serving its own /metrics, and stops cleanly on SIGTERM."""
+    stream = Stream_(prefix, f"wk-{uid}", uid)
+    stream.register(conn)
+    port = free_port()
+    env = dict(
+        os.environ,
+        SMARTSTREETS_DATABASE_URL=database_url,
+        SMARTSTREETS_MQTT_URL=mosquitto.url,
+        SMARTSTREETS_MQTT_PREFIX=prefix,
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "deploy",
+            "--log-level",
+            "WARNING",
+            "ingest",
+            "--no-migrate",
+            "--workers",
+            "2",
+            "--client-id",
+            f"ingest-{uid}",
+            "--metrics-port",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        for i in (1, 2):
+            wait_online(mosquitto.url, prefix, f"ingest-{uid}-{i}")
+        publish(mosquitto.url, f"pub-{uid}", stream.messages(3000))
+        wait_for(lambda: stream.complete(conn), timeout=60, what="every message stored")
+        received = []
+        for p in (port, port + 1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{p}/metrics", timeout=5) as r:
+                text = r.read().decode()
+            received.append(
+                sum(
+                    float(line.rsplit(" ", 1)[1])
+                    for line in text.splitlines()
+                    if line.startswith("smartstreets_ingest_received_total")
+                )
+            )
+        assert all(r > 0 for r in received) and sum(received) == 3000, received
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    stream.assert_exactly_once(conn)

@@ -146,7 +146,7 @@ def test_duplicates_are_stored_once(
     publish_all(mqtt_url, f"pub-{uid}", [(topic, _bin(10))] * 3 + [(topic, _bin(11, later))])
     wait_for(lambda: worker.stats["received"] >= 4, what="four messages received")
     wait_for(
-        lambda: worker.queue.empty() and worker.stats["written"] + worker.stats["duplicates"] >= 4,
+        lambda: not worker.in_flight and worker.stats["written"] + worker.stats["duplicates"] >= 4,
         what="all four processed",
     )
     assert _count(conn, "bin_fill", devices["bin"]) == 2
