@@ -24,8 +24,9 @@ test: $(BIN)/.installed lint
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check ingest api analytics simulators dashboards deploy tests
+	$(BIN)/ruff format --check ingest api analytics simulators dashboards deploy tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .smartstreets .mypy_cache .ruff_cache .pytest_cache
