@@ -2,15 +2,21 @@
 
 import logging
 import signal
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 
 import psycopg
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from deploy.cli_support import DatabaseUrlOption, MqttUrlOption, fail, service_settings
 from ingest.db.connect import connect
 from ingest.errors import IngestError
 from ingest.mqtt import close_client, open_client
+from ingest.settings import ServiceSettings
+from simulators.backfill import backfill
 from simulators.realtime import RealtimeOptions, RealtimeSimulator, register_town
 from simulators.town import make_town
 
@@ -20,9 +26,32 @@ log = logging.getLogger(__name__)
 def simulate(
     council: str = typer.Option("rutland", help="Council slug of the simulated town."),
     seed: int = typer.Option(1, help="Seed: the same seed gives the same town and readings."),
-    bins: int = typer.Option(24, min=0, max=100_000, help="Number of bins."),
-    counters: int = typer.Option(6, min=0, max=10_000, help="Number of people counters."),
-    phones: int = typer.Option(3, min=0, max=100_000, help="Number of phones reporting bumps."),
+    bins: int | None = typer.Option(
+        None, min=0, max=100_000, help="Number of bins (default 24 live, 500 with --days)."
+    ),
+    counters: int | None = typer.Option(
+        None, min=0, max=10_000, help="People counters (default 6 live, 20 with --days)."
+    ),
+    phones: int | None = typer.Option(
+        None, min=0, max=100_000, help="Phones reporting bumps (default 3 live, 50 with --days)."
+    ),
+    days: int | None = typer.Option(
+        None, min=1, max=3650, help="Backfill mode: simulate this many days of history, fast."
+    ),
+    out: Path = typer.Option(
+        Path("simulation"), help="Backfill mode: where the town and the ground truth go."
+    ),
+    end: datetime | None = typer.Option(
+        None,
+        formats=["%Y-%m-%d"],
+        help="Backfill mode: the day after the last one (default "
+        "today, UTC). Give it for output that is the same whenever it runs.",
+    ),
+    use_database: bool = typer.Option(
+        True,
+        "--database/--no-database",
+        help="Backfill mode: also write the history to the database (through ingest's writer).",
+    ),
     speedup: float = typer.Option(60, min=0.001, help="How much faster than life bins fill."),
     bin_every: float = typer.Option(10, min=0.01, help="Seconds between a bin's readings."),
     counter_every: float = typer.Option(60, min=0.01, help="Seconds between a counter's counts."),
@@ -36,8 +65,26 @@ def simulate(
     database_url: str | None = DatabaseUrlOption,
     mqtt_url: str | None = MqttUrlOption,
 ) -> None:
-    """Run a synthetic town's bins, counters and phones in real time over MQTT."""
+    """Run a synthetic town's bins, counters and phones: in real time over MQTT, or with --days
+    as a fast backfill that also writes the ground truth."""
     settings = service_settings(database_url, mqtt_url)
+    if days is not None:
+        run_backfill(
+            settings,
+            council=council,
+            seed=seed,
+            bins=500 if bins is None else bins,
+            counters=20 if counters is None else counters,
+            phones=50 if phones is None else phones,
+            days=days,
+            out=out,
+            end=end,
+            use_database=use_database,
+        )
+        return
+    bins = 24 if bins is None else bins
+    counters = 6 if counters is None else counters
+    phones = 3 if phones is None else phones
     if not settings.mqtt_url:
         fail("SMARTSTREETS_MQTT_URL must be set (or use --mqtt-url)", 2)
     try:
@@ -78,3 +125,65 @@ def simulate(
     sim.run(duration)
     close_client(client, settings.mqtt_prefix)
     log.info("simulator stopped after publishing %d messages", sim.published)
+
+
+def run_backfill(
+    settings: ServiceSettings,
+    *,
+    council: str,
+    seed: int,
+    bins: int,
+    counters: int,
+    phones: int,
+    days: int,
+    out: Path,
+    end: datetime | None,
+    use_database: bool,
+) -> None:
+    """The backfill mode of ``simulate``, with a progress bar."""
+    last = (end.date() if end else datetime.now(UTC).date()) - timedelta(days=1)
+    start = last - timedelta(days=days - 1)
+    try:
+        town = make_town(council, seed=seed, bins=bins, counters=counters)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    if use_database and not settings.database_url:
+        fail(
+            "backfill writes to the database: set SMARTSTREETS_DATABASE_URL or use "
+            "--no-database for files only",
+            2,
+        )
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with ExitStack() as stack:
+            conn = (
+                stack.enter_context(connect(settings.database_url))
+                if use_database and settings.database_url
+                else None
+            )
+            progress = stack.enter_context(Progress(*columns, transient=False))
+            task = progress.add_task(f"simulating {days} days", total=bins + counters)
+            result = backfill(
+                town,
+                start=start,
+                days=days,
+                seed=seed,
+                out=out,
+                prefix=settings.mqtt_prefix,
+                conn=conn,
+                progress=lambda n: progress.advance(task, n),
+            )
+    except (IngestError, psycopg.Error) as exc:
+        fail(str(exc).strip().splitlines()[0])
+    except OSError as exc:
+        fail(f"cannot write to {out}: {exc.strerror}")
+    stored = ", ".join(f"{k}={v}" for k, v in sorted(result.written.items())) or "none (files only)"
+    print(
+        f"simulated {start} to {last}: {result.messages} messages; stored {stored}; "
+        f"quarantined {result.quarantined}; wrote {', '.join(str(f) for f in result.files)}"
+    )
