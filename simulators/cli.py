@@ -17,6 +17,7 @@ from ingest.errors import IngestError
 from ingest.mqtt import close_client, open_client
 from ingest.settings import ServiceSettings
 from simulators.backfill import backfill
+from simulators.misbehave import Misbehaviour
 from simulators.realtime import RealtimeOptions, RealtimeSimulator, register_town
 from simulators.town import make_town
 
@@ -62,6 +63,18 @@ def simulate(
     history_days: int = typer.Option(
         0, min=0, max=3650, help="Backfill this many days of footfall history first."
     ),
+    duplicates: float = typer.Option(0, min=0, max=1, help="Chance a message is sent twice."),
+    out_of_order: float = typer.Option(
+        0, min=0, max=1, help="Chance a message arrives after the device's next one."
+    ),
+    late: float = typer.Option(0, min=0, max=1, help="Chance a message arrives 60 s late."),
+    malformed: float = typer.Option(0, min=0, max=1, help="Chance a payload is corrupted."),
+    clock_skew: float = typer.Option(
+        0, min=0, help="Standard deviation of each device's clock error, in seconds."
+    ),
+    silent: float = typer.Option(
+        0, min=0, max=1, help="Chance per message that a device falls silent for 5 minutes."
+    ),
     database_url: str | None = DatabaseUrlOption,
     mqtt_url: str | None = MqttUrlOption,
 ) -> None:
@@ -95,6 +108,14 @@ def simulate(
             phones=phones,
             speedup=speedup,
             seed=seed,
+            misbehaviour=Misbehaviour(
+                duplicate=duplicates,
+                out_of_order=out_of_order,
+                late=late,
+                malformed=malformed,
+                clock_skew_s=clock_skew,
+                silent=silent,
+            ),
         )
     except ValueError as exc:
         fail(str(exc), 2)
@@ -124,7 +145,8 @@ def simulate(
     log.info("simulating %s: %d bins, %d counters, %d phones", council, bins, counters, phones)
     sim.run(duration)
     close_client(client, settings.mqtt_prefix)
-    log.info("simulator stopped after publishing %d messages", sim.published)
+    faults = dict(sim.faults.counts) if sim.faults is not None else {}
+    log.info("simulator stopped after publishing %d messages %s", sim.published, faults or "")
 
 
 def run_backfill(

@@ -23,6 +23,7 @@ from ingest.db.registry import import_devices
 from ingest.db.writer import Message, StreamWriter
 from ingest.mqtt import Publisher
 from simulators.footfall import sample_count
+from simulators.misbehave import MisbehavingPublisher, Misbehaviour
 from simulators.town import Town, offset_metres
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class RealtimeOptions:
     phones: int = 3
     speedup: float = 60
     seed: int = 1
+    misbehaviour: Misbehaviour = field(default_factory=Misbehaviour)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -86,10 +88,22 @@ class RealtimeSimulator:
         }
         self.counter_last: dict[str, datetime] = {}
         self.publisher = Publisher(client)
+        self.faults = (
+            MisbehavingPublisher(
+                self.publisher.publish,
+                options.misbehaviour,
+                random.Random(f"faults-{options.seed}"),
+            )
+            if options.misbehaviour.any
+            else None
+        )
 
     def _publish(self, stream: Stream, device_id: str, body: bytes) -> None:
         topic = build_topic(self.prefix, self.town.council, stream, device_id)
-        self.publisher.publish(topic, body)
+        if self.faults is not None:
+            self.faults.send(topic, body, datetime.now(UTC))
+        else:
+            self.publisher.publish(topic, body)
 
     @property
     def published(self) -> int:
@@ -163,6 +177,8 @@ class RealtimeSimulator:
         last_bins = started
         while not opts.stop.is_set():
             now = datetime.now(UTC)
+            if self.faults is not None:
+                self.faults.flush_late(now)
             if duration is not None and (now - started).total_seconds() >= duration:
                 break
             if now >= due["bins"]:
@@ -177,6 +193,8 @@ class RealtimeSimulator:
                 due["bump"] = now + timedelta(seconds=self.rng.expovariate(1 / opts.bump_every_s))
             wait = min(d for d in due.values()) - datetime.now(UTC)
             opts.stop.wait(max(0.05, min(1.0, wait.total_seconds())))
+        if self.faults is not None:
+            self.faults.flush_late()
         if not self.publisher.flush():
             log.warning("the broker did not acknowledge every message before the simulator stopped")
 
