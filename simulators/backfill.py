@@ -11,7 +11,7 @@ import csv
 import json
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -28,7 +28,9 @@ from ingest.db.registry import import_devices, write_registry_csv
 from ingest.db.writer import Message, StreamWriter
 from simulators.bins import simulate_bin
 from simulators.calendar import DayFactors, day_factors
+from simulators.features import RoadFeature
 from simulators.footfall import simulate_counter
+from simulators.roads import RoadNetwork
 from simulators.town import Town
 
 log = logging.getLogger(__name__)
@@ -154,6 +156,8 @@ def backfill(
     out: Path,
     prefix: str,
     conn: psycopg.Connection | None,
+    network: RoadNetwork | None = None,
+    features: Sequence[RoadFeature] = (),
     progress: Progress = lambda n: None,
 ) -> BackfillResult:
     """Simulate ``days`` days from ``start`` and write history, town and truth.
@@ -199,4 +203,40 @@ def backfill(
         first = datetime(start.year, start.month, start.day, tzinfo=UTC)
         refresh_rollups(conn, first, datetime.now(UTC))
     sink.result.files = [registry, out / "days.json", bin_path, foot_path]
+    if network is not None:
+        roads = out / "roads.geojson"
+        roads.write_text(json.dumps(network.to_geojson(), indent=1) + "\n", encoding="utf-8")
+        sink.result.files.append(roads)
+    sink.result.files += _write_features(out, features)
     return sink.result
+
+
+def _write_features(out: Path, features: Sequence[RoadFeature]) -> list[Path]:
+    """potholes.csv and speed_humps.csv as the issue names them, and every feature in one file."""
+    written = []
+    for name, kinds, columns in (
+        ("potholes.csv", {"pothole"}, ("id", "lat", "lon", "severity")),
+        ("speed_humps.csv", {"speed_hump"}, ("id", "lat", "lon", "severity")),
+        (
+            "road_features.csv",
+            {"pothole", "speed_hump", "manhole", "rough"},
+            ("id", "kind", "lat", "lon", "severity", "length_m"),
+        ),
+    ):
+        path = out / name
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(columns)
+            for f in features:
+                if f.kind in kinds:
+                    row = {
+                        "id": f.feature_id,
+                        "kind": f.kind,
+                        "lat": f"{f.lat:.7f}",
+                        "lon": f"{f.lon:.7f}",
+                        "severity": f"{f.severity:.3f}",
+                        "length_m": f"{f.length_m:.1f}",
+                    }
+                    writer.writerow([row[c] for c in columns])
+        written.append(path)
+    return written

@@ -1,6 +1,7 @@
 """The ``simulate`` command."""
 
 import logging
+import random
 import signal
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,8 @@ from ingest.settings import ServiceSettings
 from simulators.backfill import backfill
 from simulators.misbehave import Misbehaviour
 from simulators.realtime import RealtimeOptions, RealtimeSimulator, register_town
-from simulators.town import make_town
+from simulators.roads import TownParams, generate_town, place_features
+from simulators.town import make_town, make_town_on
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +168,17 @@ def run_backfill(
     last = (end.date() if end else datetime.now(UTC).date()) - timedelta(days=1)
     start = last - timedelta(days=days - 1)
     try:
-        town = make_town(council, seed=seed, bins=bins, counters=counters)
+        network = generate_town(TownParams(), seed=seed)
+        town = make_town_on(network, council, seed=seed, bins=bins, counters=counters)
+        # Roughly one pothole per km of road, as a neglected town has.
+        features = place_features(
+            network,
+            random.Random(f"features-{seed}"),
+            potholes=60,
+            speed_humps=25,
+            manholes=80,
+            rough_segments=20,
+        )
     except ValueError as exc:
         fail(str(exc), 2)
     if use_database and not settings.database_url:
@@ -198,6 +210,8 @@ def run_backfill(
                 out=out,
                 prefix=settings.mqtt_prefix,
                 conn=conn,
+                network=network,
+                features=features,
                 progress=lambda n: progress.advance(task, n),
             )
     except (IngestError, psycopg.Error) as exc:

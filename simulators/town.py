@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass
 
 from ingest.db.registry import DeviceCreate
+from simulators.roads import RoadClass, RoadNetwork
 
 CENTRE = (52.6697, -0.7269)  # Oakham, Rutland: the shared OpenStreetMap extract covers it
 ZONES = ("high-street", "market-place", "station")
@@ -109,3 +110,61 @@ def make_town(
             )
         )
     return Town(council, CENTRE, tuple(sim_bins), tuple(sim_counters))
+
+
+def make_town_on(
+    network: RoadNetwork,
+    council: str,
+    *,
+    seed: int = 1,
+    bins: int = 500,
+    counters: int = 20,
+    centre: tuple[float, float] = CENTRE,
+) -> Town:
+    """Place bins along the network's streets and counters on its high street.
+
+    High-street bins stand on the high street, residential and park bins on residential
+    streets, transport-hub bins on primary roads; counters sit on the high street, in the zone
+    that contains them.
+    """
+    if bins < 0 or counters < 0:
+        raise ValueError("Expected bins >= 0 and counters >= 0.")
+    rng = random.Random(f"town-{seed}")
+    high = network.edges_by_class(RoadClass.HIGH_STREET)
+    pools = {
+        "high_street": high,
+        "park": network.edges_by_class(RoadClass.RESIDENTIAL),
+        "residential": network.edges_by_class(RoadClass.RESIDENTIAL),
+        "transport_hub": network.edges_by_class(RoadClass.PRIMARY) or high,
+    }
+    rates = {"high_street": 4.0, "park": 2.5, "residential": 1.2, "transport_hub": 3.0}
+    zones = [z.name for z in network.zones] or list(ZONES)
+    sim_bins = []
+    for i in range(bins):
+        kind = rng.choices(BIN_TYPES, weights=(4, 2, 5, 1))[0]
+        lat, lon = network.point_along(rng.choice(pools[kind]), rng.uniform(0.1, 0.9))
+        size = BIN_SIZES[3] if kind == "transport_hub" else rng.choice(BIN_SIZES[:3])
+        device = DeviceCreate(
+            council=council,
+            kind="bin",
+            device_id=f"{council}-bin-{i + 1:04d}",
+            lat=lat,
+            lon=lon,
+            zone=network.zone_of(lat, lon),
+            capacity_litres=size,
+        )
+        sim_bins.append(SimBin(device, kind, rates[kind] * rng.uniform(0.6, 1.4)))
+    sim_counters = []
+    for i in range(counters):
+        lat, lon = network.point_along(high[i % len(high)], rng.uniform(0.2, 0.8))
+        zone = network.zone_of(lat, lon) or zones[i % len(zones)]
+        device = DeviceCreate(
+            council=council,
+            kind="counter",
+            device_id=f"{council}-counter-{i + 1:03d}",
+            lat=lat,
+            lon=lon,
+            zone=zone,
+        )
+        sim_counters.append(SimCounter(device, rng.uniform(300, 1200)))
+    return Town(council, centre, tuple(sim_bins), tuple(sim_counters))
