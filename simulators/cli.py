@@ -18,9 +18,10 @@ from ingest.errors import IngestError
 from ingest.mqtt import close_client, open_client
 from ingest.settings import ServiceSettings
 from simulators.backfill import backfill
+from simulators.features import place_features
 from simulators.misbehave import Misbehaviour
 from simulators.realtime import RealtimeOptions, RealtimeSimulator, register_town
-from simulators.roads import TownParams, generate_town, place_features
+from simulators.roadgen import TownParams, generate_town
 from simulators.town import make_town, make_town_on
 
 log = logging.getLogger(__name__)
