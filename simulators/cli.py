@@ -19,6 +19,7 @@ from ingest.mqtt import close_client, open_client
 from ingest.settings import ServiceSettings
 from simulators.backfill import backfill
 from simulators.features import place_features
+from simulators.load import run_load
 from simulators.misbehave import Misbehaviour
 from simulators.realtime import RealtimeOptions, RealtimeSimulator, register_town
 from simulators.roadgen import TownParams, generate_town
@@ -78,6 +79,12 @@ def simulate(
     silent: float = typer.Option(
         0, min=0, max=1, help="Chance per message that a device falls silent for 5 minutes."
     ),
+    load: float | None = typer.Option(
+        None,
+        min=1,
+        help="Load mode: publish this many messages/s (bins round robin) for "
+        "--duration seconds and report the rate achieved.",
+    ),
     database_url: str | None = DatabaseUrlOption,
     mqtt_url: str | None = MqttUrlOption,
 ) -> None:
@@ -96,6 +103,11 @@ def simulate(
             out=out,
             end=end,
             use_database=use_database,
+        )
+        return
+    if load is not None:
+        run_load_mode(
+            settings, council=council, seed=seed, bins=bins or 1000, rate=load, duration=duration
         )
         return
     bins = 24 if bins is None else bins
@@ -223,4 +235,34 @@ def run_backfill(
     print(
         f"simulated {start} to {last}: {result.messages} messages; stored {stored}; "
         f"quarantined {result.quarantined}; wrote {', '.join(str(f) for f in result.files)}"
+    )
+
+
+def run_load_mode(
+    settings: ServiceSettings,
+    *,
+    council: str,
+    seed: int,
+    bins: int,
+    rate: float,
+    duration: float | None,
+) -> None:
+    """The load mode of ``simulate``: a target rate, and the rate the broker took."""
+    if duration is None:
+        fail("--load needs --duration", 2)
+    if not settings.mqtt_url:
+        fail("SMARTSTREETS_MQTT_URL must be set (or use --mqtt-url)", 2)
+    devices = [f"{council}-bin-{i + 1:04d}" for i in range(bins)]
+    try:
+        client = open_client(settings.mqtt_url, f"smartstreets-load-{council}-{seed}")
+    except IngestError as exc:
+        fail(str(exc))
+    try:
+        report = run_load(client, settings.mqtt_prefix, council, devices, rate, duration)
+    finally:
+        close_client(client)
+    print(
+        f"target {report.target_rate:,.0f} msg/s; published {report.published:,} in "
+        f"{report.seconds:.1f} s = {report.achieved_rate:,.0f} msg/s"
+        + ("" if report.acknowledged else " (not all acknowledged by the broker)")
     )

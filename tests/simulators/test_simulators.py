@@ -5,12 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import psycopg
+import pytest
 
 from ingest.contract.decode import Reading, decode
 from ingest.contract.topics import Stream, subscription
 from ingest.db.registry import import_devices
 from ingest.mqtt import close_client, open_client
 from simulators.footfall import expected_rate
+from simulators.load import run_load
 from simulators.realtime import RealtimeOptions, RealtimeSimulator, backfill_footfall
 from simulators.town import make_town
 from tests.helpers import wait_for
@@ -83,3 +85,16 @@ def test_history_backfill_is_validated_and_idempotent(conn: psycopg.Connection, 
         "SELECT DISTINCT zone FROM footfall_count WHERE council = %s", (town.council,)
     ).fetchall()
     assert {z for (z,) in zones} == {c.device.zone for c in town.counters}
+
+
+def test_load_mode_reports_what_the_broker_took(mqtt_url: str, prefix: str, uid: str) -> None:
+    """Load mode paces itself to the target and reports only acknowledged messages."""
+    client = open_client(mqtt_url, f"load-{uid}")
+    try:
+        report = run_load(client, prefix, f"l-{uid}", [f"b{i}" for i in range(50)], 400, 1.0)
+    finally:
+        close_client(client)
+    assert report.acknowledged and report.published > 0
+    assert report.published <= 400 * report.seconds + 4  # never ahead of the target pace
+    with pytest.raises(ValueError, match="Expected rate > 0"):
+        run_load(client, prefix, "x", ["b"], 0, 1)
