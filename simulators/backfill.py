@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -24,12 +24,13 @@ from ingest.contract.decode import decode
 from ingest.contract.payloads import BinFillReading, BinFlag, FootfallCount
 from ingest.contract.topics import Stream, build_topic
 from ingest.db.connect import refresh_rollups
-from ingest.db.registry import import_devices, write_registry_csv
+from ingest.db.registry import ensure_council, import_devices, write_registry_csv
 from ingest.db.writer import Message, StreamWriter
 from simulators.bins import simulate_bin
 from simulators.calendar import DayFactors, day_factors
 from simulators.features import RoadFeature
-from simulators.footfall import simulate_counter
+from simulators.footfall import LOCAL, simulate_counter
+from simulators.phones import random_phone, simulate_trip
 from simulators.roads import RoadNetwork
 from simulators.town import Town
 
@@ -139,6 +140,56 @@ def _counters(
         progress(1)
 
 
+def _phones(
+    network: RoadNetwork,
+    features: Sequence[RoadFeature],
+    phones: int,
+    trips_per_day: int,
+    council: str,
+    days: list[DayFactors],
+    seed: int,
+    prefix: str,
+    sink: _Sink,
+    truth: RowWriter,
+    progress: Progress,
+) -> None:
+    for i in range(phones):
+        rng = random.Random(f"phone-{seed}-{i}")
+        phone = random_phone(rng)  # a phone keeps its rate and noise across trips
+        for d in days:
+            for trip_no in range(trips_per_day):
+                # A fresh pseudonymous token per trip, as the phone app would use.
+                token = f"t{seed}-{i:04d}-{d.day:%Y%m%d}-{trip_no}"
+                hour = rng.uniform(7, 19)
+                start = datetime(d.day.year, d.day.month, d.day.day, tzinfo=LOCAL).astimezone(
+                    UTC
+                ) + timedelta(hours=hour)
+                path = network.random_trip(rng)
+                trip = simulate_trip(
+                    network.route_points(path),
+                    network.leg_speeds(path),
+                    features,
+                    start,
+                    rng,
+                    phone,
+                )
+                topic = build_topic(prefix, council, Stream.BUMP, token)
+                for report in trip.reports:
+                    sink.add(topic, report.model_dump_json(exclude_none=True).encode(), report.ts)
+                for hit in trip.hits:
+                    truth.writerow(
+                        (
+                            token,
+                            hit.feature_id,
+                            hit.kind,
+                            _iso(hit.ts),
+                            round(hit.speed_mps, 2),
+                            round(hit.peak_g, 3),
+                        )
+                    )
+        progress(1)
+
+
 def _csv(stack: ExitStack, path: Path, header: tuple[str, ...]) -> RowWriter:
     writer = csv.writer(
         stack.enter_context(path.open("w", newline="", encoding="utf-8")), lineterminator="\n"
@@ -158,6 +209,8 @@ def backfill(
     conn: psycopg.Connection | None,
     network: RoadNetwork | None = None,
     features: Sequence[RoadFeature] = (),
+    phones: int = 0,
+    trips_per_day: int = 2,
     progress: Progress = lambda n: None,
 ) -> BackfillResult:
     """Simulate ``days`` days from ``start`` and write history, town and truth.
@@ -168,6 +221,7 @@ def backfill(
     out.mkdir(parents=True, exist_ok=True)
     factors = day_factors(start, days, seed)
     if conn is not None:
+        ensure_council(conn, town.council)
         import_devices(conn, town.devices())
     sink = _Sink(conn, prefix)
     registry = out / "registry.csv"
@@ -198,11 +252,32 @@ def backfill(
         )
         _bins(town, factors, seed, prefix, sink, bin_truth, progress)
         _counters(town, factors, seed, prefix, sink, foot_truth, progress)
+        if network is not None and phones:
+            hits = _csv(
+                stack,
+                out / "bump_truth.csv",
+                ("trip", "feature_id", "kind", "time", "speed_mps", "peak_g"),
+            )
+            _phones(
+                network,
+                features,
+                phones,
+                trips_per_day,
+                town.council,
+                factors,
+                seed,
+                prefix,
+                sink,
+                hits,
+                progress,
+            )
         sink.flush()
     if conn is not None and days:
         first = datetime(start.year, start.month, start.day, tzinfo=UTC)
         refresh_rollups(conn, first, datetime.now(UTC))
     sink.result.files = [registry, out / "days.json", bin_path, foot_path]
+    if network is not None and phones:
+        sink.result.files.append(out / "bump_truth.csv")
     if network is not None:
         roads = out / "roads.geojson"
         roads.write_text(json.dumps(network.to_geojson(), indent=1) + "\n", encoding="utf-8")

@@ -214,7 +214,7 @@ def run_backfill(
                 else None
             )
             progress = stack.enter_context(Progress(*columns, transient=False))
-            task = progress.add_task(f"simulating {days} days", total=bins + counters)
+            task = progress.add_task(f"simulating {days} days", total=bins + counters + phones)
             result = backfill(
                 town,
                 start=start,
@@ -225,6 +225,7 @@ def run_backfill(
                 conn=conn,
                 network=network,
                 features=features,
+                phones=phones,
                 progress=lambda n: progress.advance(task, n),
             )
     except (IngestError, psycopg.Error) as exc:

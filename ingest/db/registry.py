@@ -135,6 +135,15 @@ def import_devices(conn: psycopg.Connection, devices: Iterable[DeviceCreate]) ->
     return len(rows)
 
 
+def ensure_council(conn: psycopg.Connection, slug: str, name: str | None = None) -> None:
+    """Register a council if it is not yet known (phones need one, but no devices)."""
+    with conn.transaction():
+        conn.execute(
+            "INSERT INTO council (slug, name) VALUES (%s, %s) ON CONFLICT (slug) DO NOTHING",
+            (slug, name or slug),
+        )
+
+
 def lookup_device(conn: psycopg.Connection, device_id: str) -> RegisteredDevice | None:
     """The registered device with this id, or ``None``."""
     row = conn.execute(

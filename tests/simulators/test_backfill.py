@@ -16,8 +16,10 @@ import pytest
 from simulators.backfill import backfill
 from simulators.bins import simulate_bin
 from simulators.calendar import BANK_HOLIDAYS, day_factors, is_school_holiday
+from simulators.features import place_features
 from simulators.footfall import simulate_counter
-from simulators.town import make_town
+from simulators.roadgen import TownParams, generate_town
+from simulators.town import make_town, make_town_on
 
 START = date(2026, 9, 7)  # a Monday
 LOCAL = ZoneInfo("Europe/London")
@@ -150,3 +152,47 @@ def test_timestamps_walk_through_dst() -> None:
     gaps = {(b.ts - a.ts).total_seconds() for a, b in itertools.pairwise(samples)}
     assert gaps == {1800.0}
     assert all(s.ts.tzinfo is not None and s.ts.utcoffset() == UTC.utcoffset(None) for s in samples)
+
+
+def test_phones_report_the_potholes_they_hit(
+    tmp_path: Path, conn: psycopg.Connection, uid: str
+) -> None:
+    """Most pothole hits in the truth come back as a bump report at that moment, and jolts at
+    potholes are larger than reports elsewhere."""
+    network = generate_town(TownParams(), seed=2)
+    features = place_features(
+        network, random.Random(2), potholes=40, speed_humps=10, manholes=10, rough_segments=5
+    )
+    council = f"ph-{uid}"
+    town = make_town_on(network, council, seed=2, bins=0, counters=0)
+    result = backfill(
+        town,
+        start=START,
+        days=2,
+        seed=2,
+        out=tmp_path,
+        prefix="smartstreets",
+        conn=conn,
+        network=network,
+        features=features,
+        phones=6,
+    )
+    assert result.quarantined == 0 and result.written.get("bump_report", 0) > 0
+    with (tmp_path / "bump_truth.csv").open() as f:
+        hits = [h for h in csv.DictReader(f) if h["kind"] == "pothole"]
+    assert hits
+    reports = conn.execute(
+        "SELECT device_id, ts, peak_z_g FROM bump_report WHERE council = %s", (council,)
+    ).fetchall()
+    by_trip: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    for device, ts, peak in reports:
+        by_trip[device].append((ts, peak))
+    matched = []
+    for h in hits:
+        t = datetime.fromisoformat(h["time"])
+        near = [p for ts, p in by_trip[h["trip"]] if abs((ts - t).total_seconds()) < 1.5]
+        if near:
+            matched.append(max(near))
+    assert len(matched) >= 0.6 * len(hits), f"{len(matched)} of {len(hits)} hits reported"
+    others = [p for _, _, p in reports]
+    assert statistics.mean(matched) >= statistics.mean(others)
