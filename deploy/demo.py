@@ -28,7 +28,7 @@ from ingest.db.migrate import migrate
 from ingest.db.registry import write_registry_csv
 from ingest.errors import IngestError
 from simulators.realtime import register_town
-from simulators.town import make_town
+from simulators.world import build_world
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def demo(
             mqtt_url = broker.url
         applied = migrate(db_url)
         log.info("schema up to date (%d migration(s) applied now)", len(applied))
-        town = make_town(DEMO_COUNCIL, seed=seed)
+        town = build_world(DEMO_COUNCIL, seed=seed, bins=24, counters=6).town
         data_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "registry.csv").write_text(write_registry_csv(town.devices()))
         with connect(db_url) as conn:

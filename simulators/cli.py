@@ -1,7 +1,6 @@
 """The ``simulate`` command."""
 
 import logging
-import random
 import signal
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -18,12 +17,10 @@ from ingest.errors import IngestError
 from ingest.mqtt import close_client, open_client
 from ingest.settings import ServiceSettings
 from simulators.backfill import backfill
-from simulators.features import place_features
 from simulators.load import run_load
 from simulators.misbehave import Misbehaviour
 from simulators.realtime import RealtimeOptions, RealtimeSimulator, register_town
-from simulators.roadgen import TownParams, generate_town
-from simulators.town import make_town, make_town_on
+from simulators.world import build_world
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +113,8 @@ def simulate(
     if not settings.mqtt_url:
         fail("SMARTSTREETS_MQTT_URL must be set (or use --mqtt-url)", 2)
     try:
-        town = make_town(council, seed=seed, bins=bins, counters=counters)
+        world = build_world(council, seed=seed, bins=bins, counters=counters)
+        town = world.town
         options = RealtimeOptions(
             bin_every_s=bin_every,
             counter_every_s=counter_every,
@@ -156,7 +154,9 @@ def simulate(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    sim = RealtimeSimulator(town, client, settings.mqtt_prefix, options)
+    sim = RealtimeSimulator(
+        town, client, settings.mqtt_prefix, options, world.network, world.features
+    )
     log.info("simulating %s: %d bins, %d counters, %d phones", council, bins, counters, phones)
     sim.run(duration)
     close_client(client, settings.mqtt_prefix)
@@ -181,17 +181,8 @@ def run_backfill(
     last = (end.date() if end else datetime.now(UTC).date()) - timedelta(days=1)
     start = last - timedelta(days=days - 1)
     try:
-        network = generate_town(TownParams(), seed=seed)
-        town = make_town_on(network, council, seed=seed, bins=bins, counters=counters)
-        # Roughly one pothole per km of road, as a neglected town has.
-        features = place_features(
-            network,
-            random.Random(f"features-{seed}"),
-            potholes=60,
-            speed_humps=25,
-            manholes=80,
-            rough_segments=20,
-        )
+        world = build_world(council, seed=seed, bins=bins, counters=counters)
+        network, town, features = world.network, world.town, world.features
     except ValueError as exc:
         fail(str(exc), 2)
     if use_database and not settings.database_url:

@@ -8,7 +8,7 @@ import logging
 import math
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -22,8 +22,11 @@ from ingest.db.connect import refresh_rollups
 from ingest.db.registry import import_devices
 from ingest.db.writer import Message, StreamWriter
 from ingest.mqtt import Publisher
+from simulators.features import RoadFeature
 from simulators.footfall import sample_count
 from simulators.misbehave import MisbehavingPublisher, Misbehaviour
+from simulators.phones import simulate_trip
+from simulators.roads import RoadNetwork, haversine_m
 from simulators.town import Town, offset_metres
 
 log = logging.getLogger(__name__)
@@ -75,12 +78,21 @@ class RealtimeSimulator:
     """Publishes bins, counters and phones of one town until stopped."""
 
     def __init__(
-        self, town: Town, client: mqtt.Client, prefix: str, options: RealtimeOptions
+        self,
+        town: Town,
+        client: mqtt.Client,
+        prefix: str,
+        options: RealtimeOptions,
+        network: RoadNetwork | None = None,
+        features: Sequence[RoadFeature] = (),
     ) -> None:
         self.town = town
         self.client = client
         self.prefix = prefix
         self.options = options
+        self.network = network
+        self.features = features
+        self.trips = 0
         self.rng = random.Random(options.seed)
         self.bins = {
             b.device.device_id: _BinState(self.rng.uniform(0, 60), self.rng.uniform(3.6, 4.1))
@@ -149,8 +161,30 @@ class RealtimeSimulator:
             self._publish(Stream.FOOTFALL, device_id, _payload(reading))
             self.counter_last[device_id] = now
 
+    def publish_trip(self, now: datetime) -> None:
+        """One phone finishes a trip on the road network and uploads the jolts its detector
+        found on the way (as Street Bump does at the end of a trip)."""
+        assert self.network is not None
+        path = self.network.random_trip(self.rng)
+        points, speeds = self.network.route_points(path), self.network.leg_speeds(path)
+        # Simulated as a trip that started long enough ago to end about now.
+        duration = sum(
+            haversine_m(*a, *b) / v for a, b, v in zip(points, points[1:], speeds, strict=False)
+        )
+        trip = simulate_trip(
+            points, speeds, self.features, now - timedelta(seconds=duration), self.rng
+        )
+        self.trips += 1
+        token = f"trip-{self.options.seed}-{self.trips:05d}"
+        for report in trip.reports:
+            self._publish(Stream.BUMP, token, _payload(report))
+
     def publish_bump(self, now: datetime) -> None:
-        """A jolt from one of the phones, somewhere on the town's roads."""
+        """A jolt from one of the phones: from a whole trip when the town has roads, else a
+        random jolt somewhere in the town."""
+        if self.network is not None:
+            self.publish_trip(now)
+            return
         phone = self.rng.randrange(self.options.phones)
         lat, lon = offset_metres(
             self.town.centre, self.rng.uniform(-1200, 1200), self.rng.uniform(-1200, 1200)

@@ -19,7 +19,8 @@ from simulators.calendar import BANK_HOLIDAYS, day_factors, is_school_holiday
 from simulators.features import place_features
 from simulators.footfall import simulate_counter
 from simulators.roadgen import TownParams, generate_town
-from simulators.town import make_town, make_town_on
+from simulators.town import make_town_on
+from simulators.world import build_world
 
 START = date(2026, 9, 7)  # a Monday
 LOCAL = ZoneInfo("Europe/London")
@@ -27,7 +28,7 @@ FILES = ("registry.csv", "days.json", "bin_truth.csv", "footfall_truth.csv")
 
 
 def _run(out: Path, seed: int, conn: psycopg.Connection | None = None, council: str = "bf"):
-    town = make_town(council, seed=seed, bins=12, counters=3)
+    town = build_world(council, seed=seed, bins=12, counters=3).town
     return backfill(
         town, start=START, days=14, seed=seed, out=out, prefix="smartstreets", conn=conn
     )

@@ -14,7 +14,7 @@ from ingest.settings import IngestSettings
 from ingest.worker import IngestWorker
 from simulators.misbehave import MisbehavingPublisher, Misbehaviour
 from simulators.realtime import RealtimeOptions, RealtimeSimulator, register_town
-from simulators.town import make_town
+from simulators.world import build_world
 from tests.helpers import wait_for
 
 T0 = datetime(2026, 11, 2, 12, tzinfo=UTC)
@@ -106,7 +106,7 @@ def test_ingest_stores_each_reading_once_and_quarantines_garbage(
 ) -> None:
     """A misbehaving town through real ingest: every distinct valid reading is one row and
     every corrupted payload one quarantine row."""
-    town = make_town(f"mb-{uid}", seed=2, bins=6, counters=2)
+    town = build_world(f"mb-{uid}", seed=2, bins=6, counters=2).town
     register_town(conn, town, prefix)
     client = open_client(mqtt_url, f"sim-{uid}")
     knobs = Misbehaviour(duplicate=0.2, out_of_order=0.2, malformed=0.1)

@@ -14,14 +14,14 @@ from ingest.mqtt import close_client, open_client
 from simulators.footfall import expected_rate
 from simulators.load import run_load
 from simulators.realtime import RealtimeOptions, RealtimeSimulator, backfill_footfall
-from simulators.town import make_town
+from simulators.world import build_world
 from tests.helpers import wait_for
 
 
 def test_same_seed_same_town() -> None:
     """The town is reproducible from its seed, and another seed gives another town."""
-    assert make_town("t", seed=7) == make_town("t", seed=7)
-    assert make_town("t", seed=7).devices() != make_town("t", seed=8).devices()
+    assert build_world("t", seed=7).town == build_world("t", seed=7).town
+    assert build_world("t", seed=7).town.devices() != build_world("t", seed=8).town.devices()
 
 
 def test_footfall_has_a_daily_rhythm() -> None:
@@ -37,7 +37,7 @@ def test_footfall_has_a_daily_rhythm() -> None:
 
 def test_published_messages_follow_the_contract(mqtt_url: str, prefix: str, uid: str) -> None:
     """Everything the real-time simulator publishes decodes as a valid reading, all streams."""
-    town = make_town(f"t-{uid}", seed=3, bins=4, counters=2)
+    town = build_world(f"t-{uid}", seed=3, bins=4, counters=2).town
     received: list[tuple[str, bytes]] = []
     lock = threading.Lock()
     subscribed = threading.Event()
@@ -75,7 +75,7 @@ def test_published_messages_follow_the_contract(mqtt_url: str, prefix: str, uid:
 
 def test_history_backfill_is_validated_and_idempotent(conn: psycopg.Connection, uid: str) -> None:
     """Backfilled footfall goes through the ingest writer, and a second run adds nothing."""
-    town = make_town(f"h-{uid}", seed=5, bins=0, counters=2)
+    town = build_world(f"h-{uid}", seed=5, bins=0, counters=2).town
     import_devices(conn, town.devices())
     until = datetime(2026, 11, 20, 12, tzinfo=UTC)
     first = backfill_footfall(conn, town, "smartstreets", days=2, until=until, seed=5)

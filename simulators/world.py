@@ -1,0 +1,40 @@
+"""The whole simulated world of one council: road network, devices on it, features in its roads.
+
+Built the same way by every mode (live, backfill, demo), so a seed names one world.
+"""
+
+import random
+from dataclasses import dataclass
+
+from simulators.features import RoadFeature, place_features
+from simulators.roadgen import TownParams, generate_town
+from simulators.roads import RoadNetwork
+from simulators.town import Town, make_town_on
+
+
+@dataclass(frozen=True)
+class World:
+    """A road network, the town's devices placed on it, and the road-surface features."""
+
+    network: RoadNetwork
+    town: Town
+    features: tuple[RoadFeature, ...]
+
+
+def build_world(council: str, *, seed: int = 1, bins: int = 500, counters: int = 20) -> World:
+    """The world of ``council`` for ``seed``: the same arguments give the same world."""
+    params = TownParams()
+    network = generate_town(params, seed=seed)
+    town = make_town_on(
+        network, council, seed=seed, bins=bins, counters=counters, centre=params.centre
+    )
+    # About one pothole per km of road: a town with a maintenance backlog.
+    features = place_features(
+        network,
+        random.Random(f"features-{seed}"),
+        potholes=60,
+        speed_humps=25,
+        manholes=80,
+        rough_segments=20,
+    )
+    return World(network, town, tuple(features))
