@@ -76,6 +76,13 @@ def simulate(
     silent: float = typer.Option(
         0, min=0, max=1, help="Chance per message that a device falls silent for 5 minutes."
     ),
+    osm: Path | None = typer.Option(
+        None,
+        exists=True,
+        dir_okay=False,
+        help="Take the roads from this OpenStreetMap extract "
+        "(.osm.pbf) instead of generating a town.",
+    ),
     load: float | None = typer.Option(
         None,
         min=1,
@@ -100,6 +107,7 @@ def simulate(
             out=out,
             end=end,
             use_database=use_database,
+            osm=osm,
         )
         return
     if load is not None:
@@ -113,7 +121,7 @@ def simulate(
     if not settings.mqtt_url:
         fail("SMARTSTREETS_MQTT_URL must be set (or use --mqtt-url)", 2)
     try:
-        world = build_world(council, seed=seed, bins=bins, counters=counters)
+        world = build_world(council, seed=seed, bins=bins, counters=counters, osm=osm)
         town = world.town
         options = RealtimeOptions(
             bin_every_s=bin_every,
@@ -176,12 +184,13 @@ def run_backfill(
     out: Path,
     end: datetime | None,
     use_database: bool,
+    osm: Path | None = None,
 ) -> None:
     """The backfill mode of ``simulate``, with a progress bar."""
     last = (end.date() if end else datetime.now(UTC).date()) - timedelta(days=1)
     start = last - timedelta(days=days - 1)
     try:
-        world = build_world(council, seed=seed, bins=bins, counters=counters)
+        world = build_world(council, seed=seed, bins=bins, counters=counters, osm=osm)
         network, town, features = world.network, world.town, world.features
     except ValueError as exc:
         fail(str(exc), 2)

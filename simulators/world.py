@@ -5,8 +5,10 @@ Built the same way by every mode (live, backfill, demo), so a seed names one wor
 
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 from simulators.features import RoadFeature, place_features
+from simulators.osm import load_osm
 from simulators.roadgen import TownParams, generate_town
 from simulators.roads import RoadNetwork
 from simulators.town import Town, make_town_on
@@ -21,13 +23,22 @@ class World:
     features: tuple[RoadFeature, ...]
 
 
-def build_world(council: str, *, seed: int = 1, bins: int = 500, counters: int = 20) -> World:
-    """The world of ``council`` for ``seed``: the same arguments give the same world."""
-    params = TownParams()
-    network = generate_town(params, seed=seed)
-    town = make_town_on(
-        network, council, seed=seed, bins=bins, counters=counters, centre=params.centre
-    )
+def build_world(
+    council: str, *, seed: int = 1, bins: int = 500, counters: int = 20, osm: Path | None = None
+) -> World:
+    """The world of ``council`` for ``seed``: the same arguments give the same world.
+
+    With ``osm``, the roads come from that OpenStreetMap extract instead of the generator.
+    """
+    if osm is not None:
+        network = load_osm(osm)
+        zone = network.zones[0].polygon
+        centre = ((zone[0][1] + zone[2][1]) / 2, (zone[0][0] + zone[2][0]) / 2)
+    else:
+        params = TownParams()
+        network = generate_town(params, seed=seed)
+        centre = params.centre
+    town = make_town_on(network, council, seed=seed, bins=bins, counters=counters, centre=centre)
     # About one pothole per km of road: a town with a maintenance backlog.
     features = place_features(
         network,

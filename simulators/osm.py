@@ -1,0 +1,185 @@
+"""Load a road network from an OpenStreetMap extract (``.osm.pbf``), for towns that want their
+own streets in the simulator. Map data © OpenStreetMap contributors, ODbL.
+
+Drivable ways become edges between consecutive way nodes; the largest connected part is kept.
+The town centre is the middle of the busiest run of streets named "High Street" (or the
+extract's middle), the zone is a square around it, and the depot is the service-road node
+nearest the centre.
+"""
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import osmium
+
+from simulators.roads import (
+    METRES_PER_DEGREE,
+    Edge,
+    Node,
+    RoadClass,
+    RoadNetwork,
+    Zone,
+    haversine_m,
+)
+
+_CLASS_BY_HIGHWAY = {
+    "motorway": RoadClass.RING, "motorway_link": RoadClass.RING,
+    "trunk": RoadClass.RING, "trunk_link": RoadClass.RING,
+    "primary": RoadClass.PRIMARY, "primary_link": RoadClass.PRIMARY,
+    "secondary": RoadClass.PRIMARY, "secondary_link": RoadClass.PRIMARY,
+    "tertiary": RoadClass.PRIMARY, "tertiary_link": RoadClass.PRIMARY,
+    "unclassified": RoadClass.RESIDENTIAL, "residential": RoadClass.RESIDENTIAL,
+    "living_street": RoadClass.RESIDENTIAL, "road": RoadClass.RESIDENTIAL,
+    "service": RoadClass.SERVICE,
+}  # fmt: skip
+_Link = tuple[int, int, RoadClass, str, float]
+_MAXSPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh)?\s*$")
+
+
+class OsmError(ValueError):
+    """An extract that cannot be read or holds no usable roads."""
+
+
+def _speed(tags: osmium.osm.TagList, road_class: RoadClass) -> float:
+    match = _MAXSPEED.match(str(tags.get("maxspeed", "")))
+    if match is None:
+        return road_class.default_speed_mps
+    value = float(match[1])
+    # In the UK an untagged unit means mph; elsewhere km/h is the default unit.
+    mps = value * (0.44704 if match[2] in ("mph", None) else 1 / 3.6)
+    return max(2.0, min(mps, 31.3))
+
+
+def load_osm(
+    path: Path,
+    radius_m: float = 3000.0,
+    zone_half_m: float = 300.0,
+    zone_name: str = "town-centre",
+) -> RoadNetwork:
+    """Read the drivable roads within ``radius_m`` of the town centre of an extract.
+
+    An extract often covers a county; the radius keeps the town (and routing fast).
+    """
+    if not 500 <= radius_m <= 50_000:
+        raise ValueError("Expected radius_m in [500, 50000].")
+    if not 50 <= zone_half_m <= 5000:
+        raise ValueError("Expected zone_half_m in [50, 5000].")
+    index: dict[int, int] = {}
+    coords: list[tuple[float, float]] = []
+    links: list[tuple[int, int, RoadClass, str, float]] = []
+    try:
+        source = osmium.FileProcessor(str(path)).with_locations()
+        for way in source.with_filter(osmium.filter.KeyFilter("highway")):
+            if not isinstance(way, osmium.osm.Way):
+                continue
+            road_class = _CLASS_BY_HIGHWAY.get(str(way.tags.get("highway", "")))
+            if road_class is None:
+                continue
+            name = str(way.tags.get("name", "") or way.tags.get("ref", ""))
+            if name.lower() == "high street":
+                road_class = RoadClass.HIGH_STREET
+            speed = _speed(way.tags, road_class)
+            prev = None
+            for nd in way.nodes:
+                if not nd.location.valid():
+                    prev = None
+                    continue
+                if nd.ref not in index:
+                    index[nd.ref] = len(coords)
+                    coords.append((nd.lat, nd.lon))
+                cur = index[nd.ref]
+                if prev is not None and prev != cur:
+                    links.append((prev, cur, road_class, name, speed))
+                prev = cur
+    except RuntimeError as exc:  # libosmium reports unreadable files this way
+        raise OsmError(f"cannot read {path}: {exc}") from exc
+    if not links:
+        raise OsmError(f"{path} holds no drivable roads")
+    centre = _centre(coords, links)
+    links = [
+        link
+        for link in links
+        if max(haversine_m(*coords[link[0]], *centre), haversine_m(*coords[link[1]], *centre))
+        <= radius_m
+    ]
+    keep = _largest_component(len(coords), links)
+    renumber = {old: new for new, old in enumerate(sorted(keep))}
+    nodes = tuple(Node(renumber[i], *coords[i]) for i in sorted(keep))
+    edges = tuple(
+        Edge(renumber[u], renumber[v], cls, name, haversine_m(*coords[u], *coords[v]), speed)
+        for u, v, cls, name, speed in links
+        if u in keep
+    )
+    depot = _depot(nodes, edges, centre)
+    per_lon = METRES_PER_DEGREE * math.cos(math.radians(centre[0]))
+    dlat, dlon = zone_half_m / METRES_PER_DEGREE, zone_half_m / per_lon
+    lat, lon = centre
+    square = (
+        (lon - dlon, lat - dlat),
+        (lon + dlon, lat - dlat),
+        (lon + dlon, lat + dlat),
+        (lon - dlon, lat + dlat),
+        (lon - dlon, lat - dlat),
+    )
+    return RoadNetwork(nodes, edges, depot, (Zone(zone_name, square),))
+
+
+def _largest_component(count: int, links: Sequence[_Link]) -> set[int]:
+    adjacency: dict[int, list[int]] = defaultdict(list)
+    for u, v, *_ in links:
+        adjacency[u].append(v)
+        adjacency[v].append(u)
+    best: set[int] = set()
+    seen: set[int] = set()
+    for start in adjacency:
+        if start in seen:
+            continue
+        part, stack = {start}, [start]
+        while stack:
+            for nxt in adjacency[stack.pop()]:
+                if nxt not in part:
+                    part.add(nxt)
+                    stack.append(nxt)
+        seen |= part
+        if len(part) > len(best):
+            best = part
+    return best
+
+
+def _centre(coords: list[tuple[float, float]], links: Sequence[_Link]) -> tuple[float, float]:
+    """The middle of the busiest High Street: of each connected run of streets named High
+    Street (an extract may hold several towns), the one with most road nodes within 1 km.
+    The middle of the extract when it has none."""
+    high = [link for link in links if link[2] is RoadClass.HIGH_STREET]
+    if not high:
+        lats, lons = zip(*coords, strict=True)
+        return sum(lats) / len(lats), sum(lons) / len(lons)
+    best: tuple[int, tuple[float, float]] | None = None
+    remaining = high
+    while remaining:
+        part = _largest_component(len(coords), remaining)
+        remaining = [link for link in remaining if link[0] not in part]
+        mid = (
+            sum(coords[i][0] for i in part) / len(part),
+            sum(coords[i][1] for i in part) / len(part),
+        )
+        # A degree of latitude is ~111 km: a cheap box test first, then the true distance.
+        density = sum(
+            1
+            for c in coords
+            if abs(c[0] - mid[0]) < 0.01
+            and abs(c[1] - mid[1]) < 0.016
+            and haversine_m(*c, *mid) <= 1000
+        )
+        if best is None or density > best[0]:
+            best = (density, mid)
+    return best[1] if best else (0.0, 0.0)
+
+
+def _depot(nodes: tuple[Node, ...], edges: tuple[Edge, ...], centre: tuple[float, float]) -> int:
+    service = {e.u for e in edges if e.road_class is RoadClass.SERVICE}
+    pool = [nodes[i] for i in service] or list(nodes)
+    return min(pool, key=lambda n: haversine_m(n.lat, n.lon, *centre)).node_id
