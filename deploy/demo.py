@@ -27,6 +27,7 @@ from ingest.db.connect import connect
 from ingest.db.migrate import migrate
 from ingest.db.registry import write_registry_csv
 from ingest.errors import IngestError
+from ingest.mqtt import wait_online
 from simulators.realtime import register_town
 from simulators.world import build_world
 
@@ -127,6 +128,8 @@ def demo(
             highways = create_token(conn, DEMO_COUNCIL, Scope.HIGHWAYS, "demo")
         env = dict(os.environ, SMARTSTREETS_DATABASE_URL=db_url, SMARTSTREETS_MQTT_URL=mqtt_url)
         children.append(("ingest", _child(["ingest", "--no-migrate"], env)))
+        # Readings published before ingest has subscribed would have nowhere to go.
+        wait_online(mqtt_url, settings.mqtt_prefix, "smartstreets-ingest", timeout=60)
         children.append(("api", _child(["api", "--host", host, "--port", str(port)], env)))
         children.append(
             ("simulate", _child(["simulate", "--council", DEMO_COUNCIL, "--seed", str(seed)], env))

@@ -281,6 +281,28 @@ class Publisher:
         return True
 
 
+def wait_online(url: str, prefix: str, client_id: str, timeout: float = 30) -> None:
+    """Wait until a long-lived client has announced ``online`` on its retained status topic.
+
+    Clients subscribe before they announce, so after this an ingest worker's session is
+    ready for messages. Raises :class:`TransientError` on timeout.
+    """
+    seen = threading.Event()
+    topic = status_topic(prefix, client_id)
+
+    def configure(client: mqtt.Client) -> None:
+        client.on_connect = lambda c, *a: c.subscribe(topic, qos=1)
+        client.on_message = lambda c, u, m: seen.set() if m.payload == b"online" else None
+
+    watcher = open_client(url, f"smartstreets-watch-{uuid.uuid4().hex[:12]}", configure=configure)
+    try:
+        if not seen.wait(timeout):
+            raise TransientError(f"{client_id} did not come online within {timeout}s")
+    finally:
+        watcher.disconnect()
+        watcher.loop_stop()
+
+
 def close_client(client: mqtt.Client, prefix: str | None = None) -> None:
     """Announce ``offline`` (when a status topic is in use) and disconnect cleanly."""
     if prefix is not None and client.is_connected():

@@ -274,12 +274,14 @@ class IngestWorker:
             self._forwarder.join(max(0.1, deadline - time.monotonic()))
         if self._acker.is_alive():
             self._acker.join(max(0.1, deadline - time.monotonic()))
-        if self._process is not None and self._process.is_alive():
-            # Still retrying a dead database: what it holds is unacknowledged, so it is
-            # redelivered to the next worker.
-            log.warning("writer still busy after %.0fs; stopping it", timeout)
-            self._process.terminate()
-            self._process.join(5)
+        if self._process is not None:
+            self._process.join(max(0.1, deadline - time.monotonic()))
+            if self._process.is_alive():
+                # Still retrying a dead database: what it holds is unacknowledged, so it is
+                # redelivered to the next worker.
+                log.warning("writer still busy after %.0fs; stopping it", timeout)
+                self._process.terminate()
+                self._process.join(5)
         if self._client is not None:
             close_client(self._client, self.prefix)
         self.log_summary()

@@ -26,11 +26,18 @@ from ingest.contract.topics import Stream, build_topic
 from ingest.db.connect import connect
 from ingest.db.migrate import migrate
 from ingest.db.registry import DeviceCreate, import_devices
-from ingest.mqtt import BrokerAddress, Publisher, close_client, negotiate_protocol, open_client
+from ingest.mqtt import (
+    BrokerAddress,
+    Publisher,
+    close_client,
+    negotiate_protocol,
+    open_client,
+    wait_online,
+)
 from ingest.settings import IngestSettings
 from ingest.worker import IngestWorker
 from tests.conftest import REPO
-from tests.helpers import wait_for, wait_online
+from tests.helpers import wait_for
 from tests.services import OwnMosquitto
 
 BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
