@@ -1,5 +1,6 @@
 """A real town's roads from the shared OpenStreetMap extract of Rutland."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,14 @@ from simulators.roads import RoadClass, haversine_m
 from simulators.world import build_world
 from tests.conftest import REPO
 
-EXTRACT = REPO.parent / "shared" / "data" / "osm" / "rutland-latest.osm.pbf"
+# The shared reference data sits beside the checkout; SMARTSTREETS_SHARED_DATA points elsewhere.
+_DATA = [Path(p) for p in (os.environ.get("SMARTSTREETS_SHARED_DATA"),) if p] + [
+    REPO.parent / "shared" / "data"
+]
+EXTRACT = next(
+    (d / "osm" / "rutland-latest.osm.pbf" for d in _DATA if (d / "osm").exists()),
+    _DATA[-1] / "osm" / "rutland-latest.osm.pbf",
+)
 OAKHAM = (52.6697, -0.7269)
 
 needs_extract = pytest.mark.skipif(not EXTRACT.exists(), reason=f"needs {EXTRACT}")
