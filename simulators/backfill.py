@@ -87,15 +87,20 @@ class _Sink:
         self.pending = []
 
 
-def _bins(
-    town: Town,
-    days: list[DayFactors],
-    seed: int,
-    prefix: str,
-    sink: _Sink,
-    truth: RowWriter,
-    progress: Progress,
-) -> None:
+@dataclass(frozen=True)
+class _Run:
+    """What every stream's generator of one backfill shares."""
+
+    town: Town
+    days: list[DayFactors]
+    seed: int
+    prefix: str
+    sink: _Sink
+    progress: Progress
+
+
+def _bins(run: _Run, truth: RowWriter) -> None:
+    town, days, seed, prefix, sink = run.town, run.days, run.seed, run.prefix, run.sink
     for sim in town.bins:
         device = sim.device.device_id
         topic = build_topic(prefix, town.council, Stream.BIN_FILL, device)
@@ -111,18 +116,11 @@ def _bins(
             )
             sink.add(topic, reading.model_dump_json(exclude_none=True).encode(), s.ts)
             truth.writerow((device, _iso(s.ts), s.true_fill, s.reported_fill, int(s.stuck)))
-        progress(1)
+        run.progress(1)
 
 
-def _counters(
-    town: Town,
-    days: list[DayFactors],
-    seed: int,
-    prefix: str,
-    sink: _Sink,
-    truth: RowWriter,
-    progress: Progress,
-) -> None:
+def _counters(run: _Run, truth: RowWriter) -> None:
+    town, days, seed, prefix, sink = run.town, run.days, run.seed, run.prefix, run.sink
     for sim in town.counters:
         device = sim.device.device_id
         topic = build_topic(prefix, town.council, Stream.FOOTFALL, device)
@@ -137,22 +135,19 @@ def _counters(
             body = FootfallCount(period_start=p.start, period_end=p.end, count=p.count, seq=seq)
             sink.add(topic, body.model_dump_json(exclude_none=True).encode(), p.end)
             seq += 1
-        progress(1)
+        run.progress(1)
 
 
 def _phones(
+    run: _Run,
     network: RoadNetwork,
     features: Sequence[RoadFeature],
     phones: int,
     trips_per_day: int,
-    council: str,
-    days: list[DayFactors],
-    seed: int,
-    prefix: str,
-    sink: _Sink,
     truth: RowWriter,
-    progress: Progress,
 ) -> None:
+    days, seed, prefix, sink = run.days, run.seed, run.prefix, run.sink
+    council = run.town.council
     for i in range(phones):
         rng = random.Random(f"phone-{seed}-{i}")
         phone = random_phone(rng)  # a phone keeps its rate and noise across trips
@@ -187,7 +182,7 @@ def _phones(
                             round(hit.peak_g, 3),
                         )
                     )
-        progress(1)
+        run.progress(1)
 
 
 def _csv(stack: ExitStack, path: Path, header: tuple[str, ...]) -> RowWriter:
@@ -250,27 +245,16 @@ def backfill(
         foot_truth = _csv(
             stack, foot_path, ("counter", "zone", "period_start", "period_end", "count", "reported")
         )
-        _bins(town, factors, seed, prefix, sink, bin_truth, progress)
-        _counters(town, factors, seed, prefix, sink, foot_truth, progress)
+        run = _Run(town, factors, seed, prefix, sink, progress)
+        _bins(run, bin_truth)
+        _counters(run, foot_truth)
         if network is not None and phones:
             hits = _csv(
                 stack,
                 out / "bump_truth.csv",
                 ("trip", "feature_id", "kind", "time", "speed_mps", "peak_g"),
             )
-            _phones(
-                network,
-                features,
-                phones,
-                trips_per_day,
-                town.council,
-                factors,
-                seed,
-                prefix,
-                sink,
-                hits,
-                progress,
-            )
+            _phones(run, network, features, phones, trips_per_day, hits)
         sink.flush()
     if conn is not None and days:
         first = datetime(start.year, start.month, start.day, tzinfo=UTC)
