@@ -4,6 +4,7 @@ import logging
 
 import typer
 
+from analytics.routing.cli import routes_app
 from api.cli import api, tokens_app
 from deploy.demo import demo
 from deploy.logs import LogFormat, configure_logging
@@ -42,6 +43,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(devices_app, name="devices")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(contract_app, name="contract")
+app.add_typer(routes_app, name="routes")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Waste collection routes: which bins, in which order, per vehicle."""
