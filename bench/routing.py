@@ -34,12 +34,21 @@ def check(path: Path, routes: list[list[int]]) -> tuple[int, str | None]:
     xy = {int(r[0]): (float(r[1]), float(r[2])) for r in _section(text, "NODE_COORD_SECTION")}
     demand = {int(r[0]): int(r[1]) for r in _section(text, "DEMAND_SECTION")}
     depot = int(_section(text, "DEPOT_SECTION")[0][0])
+    weights = [int(float(w)) for row in _section(text, "EDGE_WEIGHT_SECTION") for w in row]
+    lower: dict[tuple[int, int], int] = {}
+    if weights:  # EXPLICIT, LOWER_ROW: rows 2..n, each against the nodes before it
+        it = iter(weights)
+        for i in range(2, len(demand) + 1):
+            for j in range(1, i):
+                lower[i, j] = next(it)
 
     def dist(a: int, b: int) -> int:
+        if lower:
+            return 0 if a == b else lower[max(a, b), min(a, b)]
         return round(math.dist(xy[a], xy[b]))
 
     visited = [c for r in routes for c in r]
-    if sorted(visited) != sorted(set(xy) - {depot}):
+    if sorted(visited) != sorted(set(demand) - {depot}):
         return -1, "customers not visited exactly once"
     if any(sum(demand[c] for c in r) > capacity for r in routes):
         return -1, "a route exceeds the capacity"

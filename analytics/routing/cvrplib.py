@@ -32,9 +32,16 @@ def _node_ids(path: Path) -> tuple[int, list[int]]:
     text = path.read_text(encoding="utf-8", errors="replace")
     coords = re.search(r"NODE_COORD_SECTION\s*\n(.*?)(?:\n[A-Z_]+_SECTION|\nEOF|\Z)", text, re.S)
     depot = re.search(r"DEPOT_SECTION\s*\n\s*(-?\d+)", text)
-    if coords is None or depot is None:
-        raise InstanceError(f"{path} has no NODE_COORD_SECTION or DEPOT_SECTION")
-    ids = [int(line.split()[0]) for line in coords.group(1).splitlines() if line.strip()]
+    dimension = re.search(r"DIMENSION\s*:\s*(\d+)", text)
+    if depot is None or (coords is None and dimension is None):
+        raise InstanceError(
+            f"{path} has no DEPOT_SECTION, or neither NODE_COORD_SECTION nor DIMENSION"
+        )
+    if coords is not None:
+        ids = [int(line.split()[0]) for line in coords.group(1).splitlines() if line.strip()]
+    else:  # explicit edge weights: nodes are numbered 1..DIMENSION
+        assert dimension is not None
+        ids = list(range(1, int(dimension.group(1)) + 1))
     depot_id = int(depot.group(1))
     if not ids or ids[0] != depot_id:
         raise InstanceError(f"{path}: the depot must be the first node")
