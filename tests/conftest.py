@@ -91,3 +91,13 @@ def database_name(url: str) -> str:
 
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data(relative: str) -> Path | None:
+    """A path in the shared reference data (beside the checkout, or where
+    ``SMARTSTREETS_SHARED_DATA`` points), or ``None`` when it is not on this machine."""
+    roots = [Path(p) for p in (os.environ.get("SMARTSTREETS_SHARED_DATA"),) if p]
+    for root in [*roots, REPO.parent / "shared" / "data"]:
+        if (root / relative).exists():
+            return root / relative
+    return None

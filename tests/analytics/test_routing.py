@@ -2,7 +2,6 @@
 
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +9,9 @@ from pathlib import Path
 import pytest
 
 from analytics.routing.cvrplib import InstanceError, fleet_size, solve_cvrp
-from tests.conftest import REPO
+from tests.conftest import REPO, shared_data
 
-_DATA = [Path(p) for p in (os.environ.get("SMARTSTREETS_SHARED_DATA"),) if p] + [
-    REPO.parent / "shared" / "data"
-]
-CVRPLIB = next((d / "cvrplib" for d in _DATA if (d / "cvrplib").exists()), None)
+CVRPLIB = shared_data("cvrplib")
 
 # A small instance of our own, so the test runs without the shared data: 6 customers,
 # capacity 10, depot at the origin.

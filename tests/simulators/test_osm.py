@@ -1,6 +1,5 @@
 """A real town's roads from the shared OpenStreetMap extract of Rutland."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -8,25 +7,19 @@ import pytest
 from simulators.osm import OsmError, load_osm
 from simulators.roads import RoadClass, haversine_m
 from simulators.world import build_world
-from tests.conftest import REPO
+from tests.conftest import shared_data
 
-# The shared reference data sits beside the checkout; SMARTSTREETS_SHARED_DATA points elsewhere.
-_DATA = [Path(p) for p in (os.environ.get("SMARTSTREETS_SHARED_DATA"),) if p] + [
-    REPO.parent / "shared" / "data"
-]
-EXTRACT = next(
-    (d / "osm" / "rutland-latest.osm.pbf" for d in _DATA if (d / "osm").exists()),
-    _DATA[-1] / "osm" / "rutland-latest.osm.pbf",
-)
+EXTRACT = shared_data("osm/rutland-latest.osm.pbf")
 OAKHAM = (52.6697, -0.7269)
 
-needs_extract = pytest.mark.skipif(not EXTRACT.exists(), reason=f"needs {EXTRACT}")
+needs_extract = pytest.mark.skipif(EXTRACT is None, reason="needs the shared OpenStreetMap extract")
 
 
 @needs_extract
 def test_oakham_is_the_town() -> None:
     """The busiest High Street of the extract is Oakham's; the network around it is connected
     and has every kind of road a crew drives."""
+    assert EXTRACT is not None
     network = load_osm(EXTRACT)
     zone = network.zones[0].polygon
     centre = ((zone[0][1] + zone[2][1]) / 2, (zone[0][0] + zone[2][0]) / 2)
@@ -40,6 +33,7 @@ def test_oakham_is_the_town() -> None:
 @needs_extract
 def test_world_on_osm_places_devices_on_its_streets() -> None:
     """Bins and counters of an OpenStreetMap world stand on its roads, counters in the zone."""
+    assert EXTRACT is not None
     world = build_world("oak", seed=1, bins=50, counters=4, osm=EXTRACT)
     assert all(haversine_m(b.device.lat, b.device.lon, *OAKHAM) < 3500 for b in world.town.bins)
     assert {c.device.zone for c in world.town.counters} == {"town-centre"}
