@@ -1,7 +1,8 @@
 """The device registry: councils, bins and people counters.
 
-Imported from a CSV with columns ``council,kind,device_id,lat,lon,zone,capacity_litres``. A file
-is checked whole before anything is written, so a bad row never leaves half a registry behind.
+Imported from a CSV with columns ``council,kind,device_id,lat,lon,zone,capacity_litres`` and an
+optional ``address`` (street or address shown to crews). A file is checked whole before anything
+is written, so a bad row never leaves half a registry behind.
 """
 
 import csv
@@ -19,6 +20,7 @@ from ingest.contract.topics import COUNCIL_PATTERN, DEVICE_ID_PATTERN
 from ingest.errors import RegistryError
 
 COLUMNS = ("council", "kind", "device_id", "lat", "lon", "zone", "capacity_litres")
+OPTIONAL_COLUMNS = ("address",)
 
 
 class DeviceCreate(BaseModel):
@@ -33,6 +35,7 @@ class DeviceCreate(BaseModel):
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False, description="Longitude (WGS 84).")
     zone: str | None = Field(default=None, max_length=80, description="Town-centre zone name.")
     capacity_litres: int | None = Field(default=None, gt=0, le=100_000, description="Bin size.")
+    address: str | None = Field(default=None, max_length=200, description="Street or address.")
 
     @model_validator(mode="after")
     def _kind_needs(self) -> "DeviceCreate":
@@ -64,7 +67,11 @@ def parse_registry(text: str, source: str = "registry") -> list[DeviceCreate]:
     problems: list[str] = []
     seen: dict[str, int] = {}
     for line, row in enumerate(reader, start=2):
-        values = {k: (v if v not in ("", None) else None) for k, v in row.items() if k in COLUMNS}
+        values = {
+            k: (v if v not in ("", None) else None)
+            for k, v in row.items()
+            if k in COLUMNS + OPTIONAL_COLUMNS
+        }
         try:
             device = DeviceCreate.model_validate(values)
         except ValidationError as exc:
@@ -120,15 +127,25 @@ def import_devices(conn: psycopg.Connection, devices: Iterable[DeviceCreate]) ->
             raise RegistryError(f"device(s) already registered to another council: {listed}")
         conn.cursor().executemany(
             """
-            INSERT INTO device (device_id, council, kind, lat, lon, zone, capacity_litres)
-            VALUES (%s, %s, %s, %s, %s, %s, %s)
+            INSERT INTO device
+                (device_id, council, kind, lat, lon, zone, capacity_litres, address)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (device_id) DO UPDATE SET
                 kind = EXCLUDED.kind, lat = EXCLUDED.lat, lon = EXCLUDED.lon,
                 zone = EXCLUDED.zone, capacity_litres = EXCLUDED.capacity_litres,
-                updated_at = now()
+                address = EXCLUDED.address, updated_at = now()
             """,
             [
-                (d.device_id, d.council, d.kind, d.lat, d.lon, d.zone, d.capacity_litres)
+                (
+                    d.device_id,
+                    d.council,
+                    d.kind,
+                    d.lat,
+                    d.lon,
+                    d.zone,
+                    d.capacity_litres,
+                    d.address,
+                )
                 for d in rows
             ],
         )
@@ -164,7 +181,7 @@ def write_registry_csv(devices: Iterable[DeviceCreate]) -> str:
     """Render devices in the import format (used by the simulators)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(COLUMNS + OPTIONAL_COLUMNS)
     for d in devices:
         writer.writerow(
             [
@@ -175,6 +192,7 @@ def write_registry_csv(devices: Iterable[DeviceCreate]) -> str:
                 f"{d.lon:.6f}",
                 d.zone or "",
                 d.capacity_litres or "",
+                d.address or "",
             ]
         )
     return out.getvalue()
