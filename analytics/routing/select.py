@@ -1,0 +1,186 @@
+"""Which bins a shift empties: must-collect, worth collecting while passing, or skip, each with
+its reason in words.
+
+A bin must be collected when it is at its threshold now, or when it could overflow (upper
+forecast) before the next collection could reach it: the end of the next shift, since a bin left
+today may be the last stop tomorrow. A bin that would pass its threshold by then (median
+forecast), or reach ``worth_pct``, is worth collecting: it is emptied when a vehicle passes close
+enough (a prize in metres of detour), and otherwise waits for the next shift, when it will be
+due. Everything else waits, with the fill it is expected to have by then.
+
+Emptying every bin that will merely pass its threshold tomorrow would empty most bins at half
+full (a bin filling 35% a day, Edinburgh's median, would go every other day at about 50%); the
+upper forecast against overflow keeps the streets as clean with fewer lifts, and
+``evaluate`` measures both.
+
+Sensors are handled explicitly: a bin reporting ``fire`` is not sent to a collection crew (it is
+an incident, raised as an alert); a ``tilted`` bin is always visited (litter is on the street);
+a silent or stuck sensor is planned from the bin's history, and a bin never heard from is
+collected until its sensor reports.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from analytics.routing.fill import FillModel
+
+Decision = Literal["must", "worth", "skip"]
+
+
+@dataclass(frozen=True)
+class SelectionParams:
+    """Thresholds of the selection.
+
+    Parameters
+    ----------
+    threshold_pct
+        Default collection threshold (fill at which a bin should be emptied).
+    thresholds_by_litres
+        Thresholds per bin size, overriding the default (large containers are often left to
+        fill further; small street bins overflow sooner).
+    overflow_pct
+        Fill at which litter spills; the upper forecast must stay below it.
+    worth_pct
+        A bin predicted to reach this by the next opportunity is worth a short detour.
+    worth_detour_m
+        The detour, in metres, worth driving to empty a bin predicted at its threshold by the
+        next opportunity; smaller predicted fills are worth proportionally less.
+    """
+
+    threshold_pct: float = 80.0
+    thresholds_by_litres: Mapping[int, float] = field(default_factory=dict)
+    overflow_pct: float = 100.0
+    worth_pct: float = 70.0
+    worth_detour_m: int = 150
+
+    def __post_init__(self) -> None:
+        if not 10 <= self.threshold_pct <= 100:
+            raise ValueError("Expected threshold_pct in [10, 100].")
+        if any(not 10 <= t <= 100 for t in self.thresholds_by_litres.values()):
+            raise ValueError("Expected thresholds_by_litres values in [10, 100].")
+        if not 50 <= self.overflow_pct <= 150:
+            raise ValueError("Expected overflow_pct in [50, 150].")
+        if not 0 <= self.worth_pct <= 100:
+            raise ValueError("Expected worth_pct in [0, 100].")
+        if not 0 <= self.worth_detour_m <= 100_000:
+            raise ValueError("Expected worth_detour_m in [0, 100000].")
+
+    def threshold_for(self, capacity_litres: int) -> float:
+        """The collection threshold of a bin of this size."""
+        return self.thresholds_by_litres.get(capacity_litres, self.threshold_pct)
+
+
+@dataclass(frozen=True)
+class BinState:
+    """A registered bin and what is known of its fill (``model`` is None if never heard)."""
+
+    device_id: str
+    lat: float
+    lon: float
+    capacity_litres: int
+    model: FillModel | None
+    zone: str | None = None
+    street: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The decision about one bin for one shift."""
+
+    bin: BinState
+    decision: Decision
+    reason: str
+    fill_now_pct: float | None
+    predicted_fill_pct: float | None
+    load_litres: int
+    prize_m: int
+    for_crew: bool = True  # False for incidents (fire) that no collection round should take
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0f}%"
+
+
+def choose(
+    state: BinState,
+    shift_start: datetime,
+    next_opportunity: datetime,
+    params: SelectionParams = SelectionParams(),
+) -> Choice:
+    """Decide whether the bin is emptied on the shift starting at ``shift_start``."""
+    threshold = params.threshold_for(state.capacity_litres)
+    model = state.model
+    if model is None:
+        return Choice(
+            state,
+            "must",
+            "no sensor data yet: collect until the sensor reports",
+            None,
+            None,
+            state.capacity_litres,
+            0,
+        )
+    now = model.predict(shift_start)
+    later = model.predict(next_opportunity)
+    load = round(state.capacity_litres * min(max(now.median_pct, 0.0), 100.0) / 100)
+    fill_now, fill_next = round(now.median_pct, 1), round(later.median_pct, 1)
+    when = f"{next_opportunity:%a %H:%M}"
+    caveat = ""
+    if model.stale or model.stuck:
+        heard = model.last_reading_at
+        status = "stuck" if model.stuck else "silent"
+        since = f" since {heard:%a %d %b %H:%M}" if heard and not model.stuck else ""
+        caveat = f" (sensor {status}{since}: predicted from the bin's history)"
+
+    def make(decision: Decision, reason: str, prize: int = 0) -> Choice:
+        return Choice(state, decision, reason + caveat, fill_now, fill_next, load, prize)
+
+    if "fire" in model.flags and not model.stale:
+        return Choice(
+            state,
+            "skip",
+            "fire reported: not for a collection crew; an incident to attend, not a lift",
+            fill_now,
+            fill_next,
+            load,
+            0,
+            for_crew=False,
+        )
+    if "tilted" in model.flags and not model.stale:
+        return make("must", "tipped over: right it and empty it")
+    if now.median_pct >= threshold:
+        return make("must", f"at {_pct(now.median_pct)} now (threshold {_pct(threshold)})")
+    if later.hi_pct >= params.overflow_pct:
+        return make(
+            "must",
+            f"could overflow before the next collection (up to {_pct(later.hi_pct)} by {when})",
+        )
+    if later.median_pct >= threshold:
+        return make(
+            "worth",
+            f"would pass {_pct(threshold)} before the next collection ({_pct(later.median_pct)} "
+            f"by {when}): emptied if a vehicle passes close",
+            params.worth_detour_m,
+        )
+    if later.median_pct >= params.worth_pct:
+        share = min(1.0, later.median_pct / threshold)
+        return make(
+            "worth",
+            f"{_pct(later.median_pct)} by {when}: emptied if a vehicle passes close",
+            round(params.worth_detour_m * share),
+        )
+    return make("skip", f"only {_pct(later.median_pct)} expected by {when}")
+
+
+def choose_all(
+    states: Sequence[BinState],
+    shift_start: datetime,
+    next_opportunity: datetime,
+    params: SelectionParams = SelectionParams(),
+) -> list[Choice]:
+    """:func:`choose` for every bin, in the given order."""
+    if next_opportunity <= shift_start:
+        raise ValueError("Expected next_opportunity after shift_start.")
+    return [choose(s, shift_start, next_opportunity, params) for s in states]
