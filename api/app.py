@@ -7,7 +7,8 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 
-from api.routers import crew, health, highways, pages, public
+from analytics.routing.settings import RoutingSettings
+from api.routers import crew, health, highways, pages, public, routes
 from api.settings import ApiSettings
 from ingest.db.connect import open_pool
 from ingest.settings import ServiceSettings
@@ -15,7 +16,9 @@ from ingest.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: ApiSettings, services: ServiceSettings) -> FastAPI:
+def create_app(
+    settings: ApiSettings, services: ServiceSettings, routing: RoutingSettings | None = None
+) -> FastAPI:
     """Build the API; the database pool opens with the app and closes with it."""
     database_url = services.require_database()
 
@@ -36,6 +39,7 @@ def create_app(settings: ApiSettings, services: ServiceSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.mqtt_url = services.mqtt_url
-    for module in (health, public, crew, highways, pages):
+    app.state.routing = routing or RoutingSettings()
+    for module in (health, public, crew, routes, highways, pages):
         app.include_router(module.router)
     return app

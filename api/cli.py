@@ -5,6 +5,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from analytics.routing.settings import RoutingSettings
 from api.app import create_app
 from api.auth import Scope, create_token, revoke_token
 from api.settings import ApiSettings
@@ -32,7 +33,7 @@ def api(
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     try:
         settings = ApiSettings(**overrides)  # type: ignore[arg-type]
-        app = create_app(settings, services)
+        app = create_app(settings, services, RoutingSettings())
     except ValidationError as exc:
         fail(f"bad setting: {describe_validation_error(exc)}", 2)
     except ValueError as exc:

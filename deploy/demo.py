@@ -13,13 +13,20 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from types import FrameType
+from zoneinfo import ZoneInfo
 
 import psycopg
 import typer
 from psycopg import sql
 
+from analytics.routing.errors import RoutingError
+from analytics.routing.io import council_timezone, set_depot, set_windows
+from analytics.routing.settings import RoutingSettings
+from analytics.routing.shifts import next_working_day, plan_day, shift_start
 from api.auth import Scope, create_token
 from deploy.cli_support import fail, service_settings
 from deploy.embedded import EmbeddedBroker, EmbeddedError, EmbeddedPostgres, free_port, port_is_free
@@ -29,6 +36,7 @@ from ingest.db.registry import write_registry_csv
 from ingest.errors import IngestError
 from ingest.mqtt import wait_online
 from simulators.realtime import register_town
+from simulators.roads import RoadNetwork
 from simulators.world import build_world
 
 log = logging.getLogger(__name__)
@@ -76,6 +84,34 @@ def _row_counts(url: str) -> dict[str, int]:
         return counts
 
 
+def _plan_rounds(conn: psycopg.Connection, network: RoadNetwork) -> date:
+    """Register the demo depot and windows, and plan the next shift on the town's roads."""
+    depot = network.nodes[network.depot]
+    set_depot(conn, DEMO_COUNCIL, depot.lat, depot.lon, "demo depot")
+    zones = {z.name for z in network.zones}
+    if "high-street" in zones:
+        set_windows(conn, DEMO_COUNCIL, {"high-street": (dt_time(7, 0), dt_time(10, 0))})
+    settings = RoutingSettings(seconds=2)
+    local_now = datetime.now(ZoneInfo(council_timezone(conn, DEMO_COUNCIL)))
+    day = local_now.date()
+    if local_now >= shift_start(day, str(local_now.tzinfo), settings):
+        day = next_working_day(day, settings)
+    try:
+        plan = plan_day(conn, DEMO_COUNCIL, day, settings, network=network)
+    except RoutingError as exc:
+        log.warning("no collection plan: %s", exc)
+        return day
+    log.info(
+        "planned %s: %d bins on %d route(s), %.1f km; %d left for another day",
+        day,
+        sum(len(r.stops) for r in plan.routes),
+        len(plan.routes),
+        plan.distance_m / 1000,
+        len(plan.skipped),
+    )
+    return day
+
+
 def demo(
     duration: float | None = typer.Option(
         None, min=1, help="Stop cleanly after this many seconds (default: run until Ctrl-C)."
@@ -119,13 +155,15 @@ def demo(
             mqtt_url = broker.url
         applied = migrate(db_url)
         log.info("schema up to date (%d migration(s) applied now)", len(applied))
-        town = build_world(DEMO_COUNCIL, seed=seed, bins=24, counters=6).town
+        world = build_world(DEMO_COUNCIL, seed=seed, bins=24, counters=6)
+        town = world.town
         data_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "registry.csv").write_text(write_registry_csv(town.devices()))
         with connect(db_url) as conn:
             register_town(conn, town, settings.mqtt_prefix, history_days=history_days, seed=seed)
             crew = create_token(conn, DEMO_COUNCIL, Scope.CREW, "demo")
             highways = create_token(conn, DEMO_COUNCIL, Scope.HIGHWAYS, "demo")
+            shift_day = _plan_rounds(conn, world.network)
         env = dict(os.environ, SMARTSTREETS_DATABASE_URL=db_url, SMARTSTREETS_MQTT_URL=mqtt_url)
         children.append(("ingest", _child(["ingest", "--no-migrate"], env)))
         # Readings published before ingest has subscribed would have nowhere to go.
@@ -145,6 +183,8 @@ def demo(
             f"  busy now        {base}/v1/councils/{DEMO_COUNCIL}/zones/now\n"
             f"  bins (crew)     curl -H 'Authorization: Bearer {crew}' "
             f"{base}/v1/councils/{DEMO_COUNCIL}/bins/latest\n"
+            f"  rounds (crew)   {base}/crew?council={DEMO_COUNCIL}&date={shift_day} "
+            f"(token {crew})\n"
             f"  bumps (highways) curl -H 'Authorization: Bearer {highways}' "
             f"'{base}/v1/councils/{DEMO_COUNCIL}/bumps?bbox=-0.8,52.6,-0.6,52.7'\n"
             f"  MQTT broker     {mqtt_url}\n"

@@ -21,12 +21,12 @@ from typing import Protocol
 import psycopg
 
 from ingest.contract.decode import decode
-from ingest.contract.payloads import BinFillReading, BinFlag, FootfallCount
+from ingest.contract.payloads import FootfallCount
 from ingest.contract.topics import Stream, build_topic
 from ingest.db.connect import refresh_rollups
 from ingest.db.registry import ensure_council, import_devices, write_registry_csv
 from ingest.db.writer import Message, StreamWriter
-from simulators.bins import simulate_bin
+from simulators.bins import as_reading, simulate_bin
 from simulators.calendar import DayFactors, day_factors
 from simulators.features import RoadFeature
 from simulators.footfall import LOCAL, simulate_counter
@@ -106,14 +106,7 @@ def _bins(run: _Run, truth: RowWriter) -> None:
         topic = build_topic(prefix, town.council, Stream.BIN_FILL, device)
         rng = random.Random(f"bin-{seed}-{device}")
         for seq, s in enumerate(simulate_bin(sim.location_type, sim.fill_rate_pct_h, days, rng)):
-            reading = BinFillReading(
-                ts=s.ts,
-                fill_pct=s.reported_fill,
-                seq=seq,
-                battery_v=s.battery_v,
-                temperature_c=s.temperature_c,
-                flags=[BinFlag(f) for f in s.flags],
-            )
+            reading = as_reading(s, seq)
             sink.add(topic, reading.model_dump_json(exclude_none=True).encode(), s.ts)
             truth.writerow((device, _iso(s.ts), s.true_fill, s.reported_fill, int(s.stuck)))
         run.progress(1)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from ingest.contract.payloads import BinFillReading, BinFlag
 from simulators.calendar import DayFactors
 from simulators.footfall import LOCAL
 
@@ -125,6 +126,16 @@ _PROFILES: dict[str, tuple[float, ...]] = {
 _WEEKEND = {"high_street": 1.3, "park": 1.8, "residential": 1.2, "transport_hub": 0.5}
 
 
+def litter_rate(location_type: str, mean_rate_pct_h: float, local: datetime) -> float:
+    """Fill rate (percent per hour) at local time ``local`` on an ordinary day, for a bin whose
+    average over an ordinary week is ``mean_rate_pct_h``."""
+    profile = _PROFILES[location_type]
+    weekend = _WEEKEND[location_type]
+    week_mean = sum(profile) / 24 * (5 + 2 * weekend) / 7
+    factor = weekend if local.weekday() >= 5 else 1.0
+    return mean_rate_pct_h / week_mean * profile[local.hour] * factor
+
+
 @dataclass(frozen=True)
 class BinSensorParams:
     """How the fill sensor behaves.
@@ -200,10 +211,6 @@ def simulate_bin(
 
     ``mean_rate_pct_h`` is the bin's average fill rate over an ordinary week.
     """
-    profile = _PROFILES[location_type]
-    # Scale the profile so that the week's mean rate is mean_rate_pct_h.
-    week_mean = sum(profile) / 24 * (5 + 2 * _WEEKEND[location_type]) / 7
-    scale = mean_rate_pct_h / week_mean
     step = timedelta(minutes=sensor.report_every_min)
     step_h = sensor.report_every_min / 60
     fill = rng.uniform(0, 50)
@@ -221,8 +228,7 @@ def simulate_bin(
     while t < end:
         local = t.astimezone(LOCAL)
         factors = days[min((local.date() - first).days, len(days) - 1)]
-        weekend = local.weekday() >= 5
-        rate = scale * profile[local.hour] * (_WEEKEND[location_type] if weekend else 1.0)
+        rate = litter_rate(location_type, mean_rate_pct_h, local)
         fill += rate * factors.litter * step_h * rng.gammavariate(4, 0.25)
         fill = min(fill, 100.0)
         round_day = policy.sunday or local.weekday() != 6
@@ -252,3 +258,15 @@ def simulate_bin(
             stuck,
         )
         t += step
+
+
+def as_reading(sample: BinSample, seq: int) -> BinFillReading:
+    """The message a bin's sensor sends for ``sample``."""
+    return BinFillReading(
+        ts=sample.ts,
+        fill_pct=sample.reported_fill,
+        seq=seq,
+        battery_v=sample.battery_v,
+        temperature_c=sample.temperature_c,
+        flags=[BinFlag(f) for f in sample.flags],
+    )

@@ -22,6 +22,8 @@ from ingest.db.connect import refresh_rollups
 from ingest.db.registry import import_devices
 from ingest.db.writer import Message, StreamWriter
 from ingest.mqtt import Publisher
+from simulators.bins import as_reading, simulate_bin
+from simulators.calendar import day_factors
 from simulators.features import RoadFeature
 from simulators.footfall import sample_count
 from simulators.misbehave import MisbehavingPublisher, Misbehaviour
@@ -246,6 +248,20 @@ def _history(town: Town, prefix: str, days: int, until: datetime, seed: int) -> 
             received = t + step
             yield Message(topic, body, received, decode(prefix, topic, body, received))
             t += step
+    # Bins: readings as their sensors sent them, emptied by a morning round above a threshold.
+    first = (start - timedelta(days=1)).date()
+    factors = day_factors(first, days + 2, seed)
+    for bin_sim in town.bins:
+        bin_rng = random.Random(f"{seed}-{bin_sim.device.device_id}")
+        topic = build_topic(prefix, town.council, Stream.BIN_FILL, bin_sim.device.device_id)
+        for seq, s in enumerate(
+            simulate_bin(bin_sim.location_type, bin_sim.fill_rate_pct_h, factors, bin_rng)
+        ):
+            if not start <= s.ts <= until:
+                continue
+            reading = as_reading(s, seq)
+            body = _payload(reading)
+            yield Message(topic, body, s.ts, decode(prefix, topic, body, s.ts))
 
 
 def backfill_footfall(
@@ -258,8 +274,9 @@ def backfill_footfall(
     seed: int = 1,
     batch: int = 5000,
 ) -> int:
-    """Write ``days`` of 15-minute counts straight to the database, through the same decoder
-    and writer as ingest (fast, and the history is validated exactly as live data would be).
+    """Write ``days`` of 15-minute counts and bin readings straight to the database, through
+    the same decoder and writer as ingest (fast, and the history is validated exactly as live
+    data would be).
 
     Returns the rows written; existing rows are left alone, so running it twice is harmless.
     """

@@ -1,12 +1,31 @@
 """``smartstreets routes …``."""
 
+import dataclasses
+import datetime as dt
 import json
+import re
 from pathlib import Path
 
+import psycopg
 import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
 
 from analytics.routing.cvrplib import InstanceError, solve_cvrp
-from deploy.cli_support import fail
+from analytics.routing.errors import RoutingError
+from analytics.routing.evaluate import POLICIES, EvaluationParams, evaluate
+from analytics.routing.export import plan_geojson, plan_gpx
+from analytics.routing.io import council_timezone, set_depot, set_windows
+from analytics.routing.page import route_page
+from analytics.routing.schema import Plan
+from analytics.routing.settings import RoutingSettings
+from analytics.routing.shifts import plan_day
+from analytics.routing.travel import TravelError
+from deploy.cli_support import DatabaseUrlOption, database_url_or_fail, fail
+from ingest.contract.decode import describe_validation_error
+from ingest.db.connect import connect
 
 routes_app = typer.Typer(help="Collection routes.", no_args_is_help=True)
 
@@ -35,4 +54,213 @@ def routes_solve(
         fail(f"no feasible solution found in {seconds} s")
     print(
         json.dumps({"cost": solution.cost, "routes": solution.routes, "seconds": solution.seconds})
+    )
+
+
+def _routing_settings(**overrides: object) -> RoutingSettings:
+    try:
+        return RoutingSettings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        fail(f"bad setting: {describe_validation_error(exc)}", 2)
+
+
+def _parse_latlon(text: str) -> tuple[float, float]:
+    try:
+        lat, lon = (float(p) for p in text.split(","))
+    except ValueError:
+        fail(f"--depot: expected LAT,LON, got {text!r}", 2)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        fail(f"--depot: {text!r} is not a latitude,longitude", 2)
+    return lat, lon
+
+
+def _parse_window(text: str) -> tuple[str, tuple[dt.time, dt.time]]:
+    match = re.fullmatch(r"([^=]+)=(\d\d):(\d\d)-(\d\d):(\d\d)", text.strip())
+    try:
+        if match is None:
+            raise ValueError
+        zone, h1, m1, h2, m2 = match.groups()
+        early, late = dt.time(int(h1), int(m1)), dt.time(int(h2), int(m2))
+    except ValueError:
+        fail(f"--window: expected ZONE=HH:MM-HH:MM, got {text!r}", 2)
+    if late <= early:
+        fail(f"--window: {text!r} ends before it starts", 2)
+    return zone, (early, late)
+
+
+def _print_table(plan: Plan) -> None:
+    console = Console()
+    for route in plan.routes:
+        table = Table(
+            title=f"Vehicle {route.vehicle}: {len(route.stops)} bins, "
+            f"{route.distance_m / 1000:.1f} km, {route.duration_s / 3600:.1f} h",
+            title_justify="left",
+        )
+        for column in ("#", "bin", "street", "arrive", "fill now", "next", "reason"):
+            table.add_column(column)
+        for n, stop in enumerate(route.stops, start=1):
+            table.add_row(
+                str(n),
+                stop.device_id,
+                stop.street or stop.zone or "",
+                f"{stop.arrival:%H:%M}",
+                f"{stop.fill_now_pct or 0:.0f}%",
+                f"{stop.predicted_fill_pct or 0:.0f}%",
+                stop.reason,
+            )
+        console.print(table)
+    if plan.left_out:
+        console.print(f"[bold red]{len(plan.left_out)} bins did not fit:[/]")
+        for b in plan.left_out:
+            console.print(f"  {b.device_id}: {b.reason}")
+    console.print(f"{len(plan.skipped)} bins left for another day.")
+    if plan.saving:
+        s = plan.saving
+        console.print(
+            f"Saving: {s.plan_distance_m / 1000:.1f} km for {s.bins_planned} bins against "
+            f"{s.all_bins_distance_m / 1000:.1f} km to empty all {s.bins_all}: "
+            f"{s.distance_saved_pct:.0f}% less driving."
+        )
+
+
+@routes_app.command("plan")
+def routes_plan(
+    council: str = typer.Option(..., help="Council slug."),
+    day: dt.datetime = typer.Option(
+        ..., "--date", formats=["%Y-%m-%d"], help="Shift date (YYYY-MM-DD), local to the council."
+    ),
+    output: str = typer.Option(
+        "table", "--format", help="table, json, geojson or gpx (on stdout)."
+    ),
+    html: Path | None = typer.Option(
+        None, file_okay=False, help="Also write a printable page per vehicle into this folder."
+    ),
+    depot: str | None = typer.Option(None, help="Depot as LAT,LON (default: the registered one)."),
+    vehicles: int | None = typer.Option(None, min=1, max=200, help="Vehicles available."),
+    capacity: int | None = typer.Option(None, min=100, help="Litres per vehicle trip."),
+    seconds: float | None = typer.Option(None, min=0.1, max=600, help="Route search time."),
+    save: bool = typer.Option(True, help="Store the plan for crews and the API."),
+    compare: bool = typer.Option(True, help="Also route all bins, to show the saving."),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Plan a shift: which bins need emptying, on which vehicle, in which order."""
+    if output not in ("table", "json", "geojson", "gpx"):
+        fail(f"--format: expected table, json, geojson or gpx, got {output!r}", 2)
+    settings = _routing_settings(vehicles=vehicles, capacity_litres=capacity, seconds=seconds)
+    where = _parse_latlon(depot) if depot else None
+    url = database_url_or_fail(database_url)
+    try:
+        with connect(url) as conn:
+            plan = plan_day(
+                conn, council, day.date(), settings, depot=where, compare=compare, save=save
+            )
+    except (RoutingError, TravelError, psycopg.OperationalError) as exc:
+        fail(str(exc).strip())
+    if output == "json":
+        print(plan.model_dump_json(indent=2))
+    elif output == "geojson":
+        print(json.dumps(plan_geojson(plan)))
+    elif output == "gpx":
+        print(plan_gpx(plan))
+    else:
+        _print_table(plan)
+    if html is not None:
+        html.mkdir(parents=True, exist_ok=True)
+        for route in plan.routes:
+            page = route_page(plan, route.vehicle, tile_url=settings.tile_url)
+            (html / f"{plan.council}-{plan.shift_date}-vehicle-{route.vehicle}.html").write_text(
+                page, encoding="utf-8"
+            )
+
+
+@routes_app.command("depot")
+def routes_depot(
+    council: str = typer.Option(..., help="Council slug."),
+    lat: float = typer.Option(..., min=-90, max=90, help="Latitude of the depot."),
+    lon: float = typer.Option(..., min=-180, max=180, help="Longitude of the depot."),
+    name: str = typer.Option("depot", help="Name of the depot."),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Register (or move) the depot where a council's vehicles start, tip and finish."""
+    url = database_url_or_fail(database_url)
+    try:
+        with connect(url) as conn:
+            council_timezone(conn, council)
+            set_depot(conn, council, lat, lon, name)
+    except (RoutingError, psycopg.OperationalError) as exc:
+        fail(str(exc).strip())
+    print(f"depot of {council}: {lat:.6f},{lon:.6f}")
+
+
+@routes_app.command("windows")
+def routes_windows(
+    council: str = typer.Option(..., help="Council slug."),
+    window: list[str] = typer.Option(
+        [], help="ZONE=HH:MM-HH:MM, repeatable; none clears them (e.g. high-street=07:00-10:00)."
+    ),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Set the local times within which each zone's bins must be emptied."""
+    windows = dict(_parse_window(w) for w in window)
+    url = database_url_or_fail(database_url)
+    try:
+        with connect(url) as conn:
+            council_timezone(conn, council)
+            set_windows(conn, council, windows)
+    except (RoutingError, psycopg.OperationalError) as exc:
+        fail(str(exc).strip())
+    print(f"{len(windows)} collection window(s) set for {council}")
+
+
+@routes_app.command("evaluate")
+def routes_evaluate(
+    days: int = typer.Option(28, min=1, max=366, help="Days compared (after a warm-up)."),
+    seed: int = typer.Option(1, help="Seed of the town, its litter and the route search."),
+    bins: int = typer.Option(150, min=5, max=2000, help="Bins in the simulated town."),
+    seconds: float = typer.Option(2.0, min=0.1, max=600, help="Route search time per plan."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Replay a simulated town and compare fixed daily, fixed every-other-day and smartstreets'
+    collection on the same litter: km driven, bins lifted, overflow bin-hours, crew hours."""
+    params = EvaluationParams(days=days, seed=seed, bins=bins, seconds=seconds)
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True) as bar:
+        tasks = {p: bar.add_task(p, total=days) for p in POLICIES}
+        try:
+            results = evaluate(params, lambda policy, day: bar.update(tasks[policy], completed=day))
+        except RoutingError as exc:
+            fail(str(exc))
+    rows = [dataclasses.asdict(r) for r in results]
+    daily = next(r for r in results if r.policy == "daily")
+    smart = next(r for r in results if r.policy == "smartstreets")
+    fewer_km = round(100 * (1 - smart.km / daily.km), 1) if daily.km else 0.0
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "days": days,
+                    "seed": seed,
+                    "bins": bins,
+                    "policies": rows,
+                    "km_saved_vs_daily_pct": fewer_km,
+                }
+            )
+        )
+        return
+    table = Table(title=f"{days} days, {bins} bins, seed {seed}", title_justify="left")
+    for column in ("policy", "km driven", "bins lifted", "overflow bin-hours", "crew hours"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for r in results:
+        table.add_row(
+            r.policy,
+            f"{r.km:.1f}",
+            str(r.bins_lifted),
+            f"{r.overflow_bin_hours:.1f}",
+            f"{r.crew_hours:.1f}",
+        )
+    out = Console()
+    out.print(table)
+    out.print(
+        f"smartstreets drove {fewer_km:.1f}% fewer km than daily collection, with "
+        f"{smart.overflow_bin_hours:.1f} overflow bin-hours against {daily.overflow_bin_hours:.1f}."
     )

@@ -67,3 +67,65 @@ def index(conn: Conn, settings: Settings) -> HTMLResponse:
         f"updated {now:%H:%M} UTC</footer></body></html>"
     )
     return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})
+
+
+_CREW_SCRIPT = """
+const q = new URLSearchParams(location.search);
+const out = document.getElementById('out');
+function token() {
+  let t = localStorage.getItem('smartstreets.token');
+  if (!t) { t = prompt('Crew token'); if (t) localStorage.setItem('smartstreets.token', t); }
+  return t;
+}
+function say(text) { out.textContent = text; }
+async function load(council, day) {
+  const headers = {Authorization: 'Bearer ' + token()};
+  const base = '/v1/councils/' + encodeURIComponent(council);
+  const res = await fetch(base + '/routes?date=' + encodeURIComponent(day), {headers});
+  if (res.status === 401) { localStorage.removeItem('smartstreets.token'); }
+  if (!res.ok) { say((await res.json()).detail || res.statusText); return; }
+  const plan = await res.json();
+  out.replaceChildren();
+  for (const r of plan.routes) {
+    const b = document.createElement('button');
+    b.textContent = 'Vehicle ' + r.vehicle + ': ' + r.stops.length + ' bins, ' +
+      (r.distance_m / 1000).toFixed(1) + ' km';
+    b.onclick = async () => {
+      const page = await fetch(base + '/routes/' + plan.plan_id + '/vehicles/' + r.vehicle +
+        '/page', {headers});
+      if (!page.ok) { say('Could not load the route: ' + page.status); return; }
+      const html = await page.text();
+      document.open(); document.write(html); document.close();
+    };
+    out.append(b);
+  }
+  if (!plan.routes.length) say('No bins need emptying on this shift.');
+}
+const form = document.getElementById('pick');
+form.council.value = q.get('council') || '';
+form.date.value = q.get('date') || new Date().toISOString().slice(0, 10);
+form.onsubmit = (e) => { e.preventDefault(); load(form.council.value, form.date.value); };
+if (q.get('council')) load(form.council.value, form.date.value);
+"""
+
+
+@router.get("/crew", response_class=HTMLResponse)
+def crew() -> HTMLResponse:
+    """The crews' entry page: pick the shift, then a vehicle's printable route."""
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>smartstreets: today's rounds</title><style>{_STYLE}"
+        "button,input{font-size:1.1rem;padding:.6rem;margin:.3rem 0;min-height:2.75rem}"
+        "button{display:block;width:100%}</style></head><body>"
+        "<header><h1>Today's collection rounds</h1></header><main>"
+        '<form id="pick"><label>Council <input name="council" required '
+        'pattern="[a-z0-9-]{1,40}" autocomplete="organization"></label> '
+        '<label>Date <input name="date" type="date" required></label> '
+        "<button>Show rounds</button></form>"
+        '<div id="out" role="status" aria-live="polite"></div>'
+        "<noscript><p>This page needs JavaScript. Printed rounds: "
+        "<code>smartstreets routes plan --html DIR</code>.</p></noscript>"
+        f"</main><script>{_CREW_SCRIPT}</script></body></html>"
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

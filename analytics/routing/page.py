@@ -1,0 +1,337 @@
+"""One vehicle's route as a printable page for a crew's phone.
+
+The page needs no network: its map is an SVG drawn here, with map tiles beneath only when a tile
+URL template is configured.
+"""
+
+import html
+import math
+from collections.abc import Iterable, Set
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
+from urllib.parse import urlsplit
+
+from analytics.routing.export import route_of
+from analytics.routing.schema import Plan, VehicleRoute
+
+_EARTH_M = 6_371_008.8
+_MAP_W, _PAD, _MIN_SPAN_M = 400.0, 28.0, 300.0
+_COLUMNS = ("Bin", "Street", "Zone", "Arrive", "Predicted fill", "Reason")
+_LEGEND = "Numbered circles are stops in visiting order; D is the depot; green means collected."
+_CSS = """
+body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111;background:#fff;
+margin:0 auto;max-width:960px;padding:12px}
+h1{font-size:1.4rem;margin:0 0 .2rem}h2{font-size:1.15rem;margin:1rem 0 .4rem}p{margin:.3rem 0}
+.summary{display:grid;grid-template-columns:repeat(auto-fit,minmax(7rem,1fr));gap:6px;
+margin:.5rem 0}.summary div{border:1px solid #6b7280;border-radius:6px;padding:4px 8px}
+.summary dt{font-size:.8rem;color:#374151}.summary dd{margin:0;font-weight:700;font-size:1.15rem}
+figure{margin:0}figcaption{font-size:.85rem;color:#374151}
+svg.map{display:block;width:100%;height:auto;border:1px solid #6b7280;background:#eef2f5}
+.path{fill:none;stroke:#1d4ed8;stroke-width:3;stroke-linejoin:round;stroke-linecap:round}
+.path.approx{stroke-dasharray:6 5}.stop circle{fill:#1d4ed8;stroke:#fff;stroke-width:2}
+.stop.done circle{fill:#15803d}.depot rect{fill:#111827;stroke:#fff;stroke-width:2}
+.stop text,.depot text{fill:#fff;font:700 11px sans-serif;text-anchor:middle;
+dominant-baseline:central}
+.panel{fill:#fff;fill-opacity:.9;stroke:#6b7280}.ink{fill:#111;font:600 11px sans-serif}
+.bar{fill:none;stroke:#111;stroke-width:2}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;vertical-align:top;padding:8px 6px;border-bottom:1px solid #9ca3af}
+thead th{background:#e5e7eb}tbody th{font-size:1.2rem}
+tr.done td{text-decoration:line-through;color:#4b5563}
+td:nth-child(2),td:nth-child(5){white-space:nowrap}
+button{font:inherit;font-weight:700;min-height:44px;min-width:44px;padding:8px 14px;color:#fff;
+background:#15803d;border:2px solid #14532d;border-radius:8px;cursor:pointer}
+button:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
+.msg{display:block;font-size:.9rem}.msg.err{color:#b91c1c;font-weight:700}
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+@media screen and (max-width:640px){thead{position:absolute;width:1px;height:1px;overflow:hidden;
+clip:rect(0 0 0 0)}tbody tr{display:block;position:relative;padding:6px 0 8px 2.6rem;
+border-bottom:2px solid #6b7280}tbody th{position:absolute;left:4px;top:6px;border:0;padding:0}
+tbody td{display:block;border:0;padding:2px 4px}
+tbody td:nth-child(4),tbody td:nth-child(5),tbody td:nth-child(6){display:inline-block}
+td[data-label]::before{content:attr(data-label) ": ";font-weight:600;color:#374151}}
+@page{size:A4;margin:12mm}
+@media print{button,.msg,script{display:none!important}body{max-width:none;padding:0;font-size:10pt}
+svg.map{max-height:150mm;width:auto;max-width:100%;margin:0 auto}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+thead{display:table-header-group}tr{page-break-inside:avoid;break-inside:avoid}}
+"""
+_SCRIPT = """(function () {
+  var KEY = "smartstreets.token", table = document.getElementById("stops");
+  var base = table.getAttribute("data-action");
+  function token() {
+    var t = localStorage.getItem(KEY);
+    if (!t) {
+      t = window.prompt("Access token for recording collections (asked once):");
+      if (t) { localStorage.setItem(KEY, t.trim()); }
+    }
+    return t ? t.trim() : null;
+  }
+  table.addEventListener("click", function (ev) {
+    var btn = ev.target.closest("button[data-device]");
+    if (!btn) { return; }
+    var row = btn.closest("tr"), msg = row.querySelector(".msg"), t = token();
+    msg.classList.toggle("err", !t);
+    if (!t) { msg.textContent = "No access token: not recorded."; return; }
+    btn.disabled = true; msg.textContent = "Saving\\u2026";
+    fetch(base + "/" + encodeURIComponent(btn.getAttribute("data-device")) + "/collected", {
+      method: "POST", headers: {"Authorization": /^Bearer /.test(t) ? t : "Bearer " + t}
+    }).then(function (r) {
+      if (r.status === 401 || r.status === 403) { localStorage.removeItem(KEY); }
+      if (!r.ok) { throw new Error("server answered " + r.status); }
+      row.classList.add("done"); btn.remove(); msg.textContent = "Collected \\u2713";
+      var marker = document.getElementById("m-" + row.getAttribute("data-stop"));
+      if (marker) { marker.classList.add("done"); }
+    }).catch(function (e) {
+      btn.disabled = false; msg.classList.add("err");
+      msg.textContent = "Not recorded (" + e.message + "). Try again.";
+    });
+  });
+})();"""
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Where a (lat, lon) lands in the SVG: a projection to base units, then scale and shift.
+
+    Base units are metres on a local equirectangular plane, or Web Mercator pixels at zoom 0
+    (a 256-unit world) when tiles are drawn beneath; y grows southwards in both.
+    """
+
+    mercator: bool
+    lat0: float
+    lon0: float
+    scale: float = 1.0  # SVG units per base unit
+    left: float = 0.0  # base coordinates of the SVG's top-left corner
+    top: float = 0.0
+    height: float = 0.0
+
+    def base(self, lat: float, lon: float) -> tuple[float, float]:
+        if self.mercator:
+            phi = math.radians(max(min(lat, 85.0511), -85.0511))
+            return (lon + 180) / 360 * 256, (1 - math.asinh(math.tan(phi)) / math.pi) * 128
+        k = math.pi / 180 * _EARTH_M
+        return (lon - self.lon0) * k * math.cos(math.radians(self.lat0)), (self.lat0 - lat) * k
+
+    def xy(self, lat: float, lon: float) -> tuple[float, float]:
+        bx, by = self.base(lat, lon)
+        return (bx - self.left) * self.scale, (by - self.top) * self.scale
+
+    @property
+    def metres_per_unit(self) -> float:
+        if not self.mercator:
+            return 1 / self.scale
+        return 2 * math.pi * _EARTH_M * math.cos(math.radians(self.lat0)) / 256 / self.scale
+
+
+def _fit(points: list[tuple[float, float]], mercator: bool) -> _Frame:
+    lats, lons = [p[0] for p in points], [p[1] for p in points]
+    probe = _Frame(mercator, (min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2)
+    xs, ys = zip(*(probe.base(*p) for p in points), strict=True)
+    least = _MIN_SPAN_M / probe.metres_per_unit  # a lone stop still gets a street-sized map
+    dx, dy = max(max(xs) - min(xs), least), max(max(ys) - min(ys), least)
+    inner = _MAP_W - 2 * _PAD
+    height = min(max(inner * dy / dx + 2 * _PAD, 300.0), 560.0)
+    scale = min(inner / dx, (height - 2 * _PAD) / dy)
+    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    return replace(
+        probe, scale=scale, left=cx - _MAP_W / 2 / scale, top=cy - height / 2 / scale, height=height
+    )
+
+
+def _tiles(frame: _Frame, template: str) -> str:
+    zoom = min(max(round(math.log2(frame.scale)), 0), 19)  # tiles drawn nearest native size
+    n, span = 2**zoom, 256 / 2**zoom
+    size = span * frame.scale + 0.5  # the half unit hides hairline seams
+    columns = range(
+        math.floor(frame.left / span), math.floor((frame.left + _MAP_W / frame.scale) / span) + 1
+    )
+    rows = range(
+        max(math.floor(frame.top / span), 0),
+        min(math.floor((frame.top + frame.height / frame.scale) / span), n - 1) + 1,
+    )
+    images = []
+    for ty in rows:
+        for tx in columns:
+            url = template.replace("{z}", str(zoom)).replace("{x}", str(tx % n))
+            url = url.replace("{y}", str(ty)).replace("{s}", "a")
+            x, y = (tx * span - frame.left) * frame.scale, (ty * span - frame.top) * frame.scale
+            images.append(
+                f'<image href="{html.escape(url)}" x="{x:.1f}" y="{y:.1f}" '
+                f'width="{size:.1f}" height="{size:.1f}" preserveAspectRatio="none"/>'
+            )
+    return "".join(images)
+
+
+def _decorations(frame: _Frame) -> str:
+    """A scale bar of a round length (about a quarter of the width) and a north arrow."""
+    target = _MAP_W / 4 * frame.metres_per_unit
+    metres = max(m * 10**e for e in range(7) for m in (1, 2, 5) if m * 10**e <= target)
+    length, y = metres / frame.metres_per_unit, frame.height - 12
+    label = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+    return (
+        f'<g aria-hidden="true"><rect class="panel" x="6" y="{y - 26:.1f}" '
+        f'width="{length + 16:.1f}" height="32" rx="4"/>'
+        f'<path class="bar" d="M14 {y - 8:.1f}v6h{length:.1f}v-6"/>'
+        f'<text class="ink" x="14" y="{y - 12:.1f}">{label}</text>'
+        f'<g transform="translate({_MAP_W - 22:.0f} 26)"><rect class="panel" x="-15" y="-19" '
+        'width="30" height="40" rx="4"/><text class="ink" x="0" y="-6" text-anchor="middle">N'
+        '</text><path d="M0 -1 L7 16 L0 11 L-7 16Z" fill="#111"/></g></g>'
+    )
+
+
+def _map_svg(plan: Plan, route: VehicleRoute, collected: Set[str], tile_url: str | None) -> str:
+    approx = len(route.path) < 2  # no driven line: join the stops straight, drawn dashed
+    line = (
+        [plan.depot, *((s.lat, s.lon) for s in route.stops), plan.depot] if approx else route.path
+    )
+    frame = _fit([*line, plan.depot, *((s.lat, s.lon) for s in route.stops)], tile_url is not None)
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (frame.xy(*p) for p in line))
+    dx, dy = frame.xy(*plan.depot)
+    markers = []
+    for i, s in reversed(list(enumerate(route.stops, 1))):  # stop 1 ends up on top
+        x, y = frame.xy(s.lat, s.lon)
+        done = " done" if s.device_id in collected else ""
+        tip = html.escape(f"{i}: {s.device_id}, {s.street or 'street unknown'}")
+        markers.append(
+            f'<g class="stop{done}" id="m-{i}"><title>{tip}</title><circle cx="{x:.1f}" '
+            f'cy="{y:.1f}" r="11"/><text x="{x:.1f}" y="{y:.1f}">{i}</text></g>'
+        )
+    label = html.escape(
+        f"Map of vehicle {route.vehicle}'s route: {len(route.stops)} numbered "
+        "stops, starting and ending at the depot (D)."
+    )
+    return (
+        f'<svg class="map" viewBox="0 0 {_MAP_W:.0f} {frame.height:.0f}" role="img" '
+        f'aria-label="{label}"><title>{label}</title>'
+        f"{_tiles(frame, tile_url) if tile_url else ''}"
+        f'<polyline class="path{" approx" if approx else ""}" points="{points}"/>'
+        f'<g class="depot"><rect x="{dx - 10:.1f}" y="{dy - 10:.1f}" width="20" height="20"/>'
+        f'<text x="{dx:.1f}" y="{dy:.1f}">D</text></g>{"".join(markers)}'
+        f"{_decorations(frame)}</svg>"
+    )
+
+
+def _local(moment: datetime, zone: tzinfo | None) -> datetime:
+    """The plan's local time; a naive moment is taken as already local."""
+    return moment.astimezone(zone) if zone and moment.tzinfo else moment
+
+
+def _clock(moment: datetime, zone: tzinfo | None) -> str:
+    return f"{_local(moment, zone):%H:%M}"
+
+
+def _rows(route: VehicleRoute, collected: Set[str], zone: tzinfo | None, act: bool) -> str:
+    rows = []
+    for i, s in enumerate(route.stops, 1):
+        done = s.device_id in collected
+        fill = "—" if s.predicted_fill_pct is None else f"{s.predicted_fill_pct:.0f}%"
+        cells = (
+            s.device_id,
+            s.street or "—",
+            s.zone or "—",
+            _clock(s.arrival, zone),
+            fill,
+            s.reason,
+        )
+        tds = "".join(
+            f'<td data-label="{k}">{html.escape(v)}</td>'
+            for k, v in zip(_COLUMNS, cells, strict=True)
+        )
+        if act:
+            button = (
+                ""
+                if done
+                else f'<button type="button" data-device="{html.escape(s.device_id)}"'
+                f' aria-label="Collected bin {html.escape(s.device_id)}">Collected</button>'
+            )
+            tds += f'<td>{button}<span class="msg" role="status"></span></td>'
+        tick = ' <span aria-hidden="true">✓</span><span class="vh">collected</span>' if done else ""
+        state = ' class="done"' if done else ""
+        rows.append(f'<tr data-stop="{i}"{state}><th scope="row">{i}{tick}</th>{tds}</tr>')
+    return "\n".join(rows)
+
+
+def _summary(items: Iterable[tuple[str, str]]) -> str:
+    cells = "".join(
+        f"<div><dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd></div>" for k, v in items
+    )
+    return f'<dl class="summary">{cells}</dl>'
+
+
+def route_page(
+    plan: Plan,
+    vehicle: int,
+    *,
+    tile_url: str | None = None,
+    collected: Set[str] = frozenset(),
+    action_base: str | None = None,
+) -> str:
+    """A complete, self-contained HTML page of one vehicle's route for a crew's phone or A4.
+
+    Parameters
+    ----------
+    plan, vehicle
+        The plan and the vehicle number; an unknown vehicle raises ValueError.
+    tile_url
+        An XYZ tile template (``{z}``, ``{x}``, ``{y}``, optionally ``{s}``) drawn under the
+        map. Without it the page makes no network request at all.
+    collected
+        Device ids already emptied: shown ticked and struck through.
+    action_base
+        When given, each stop not yet collected gets a "Collected" button that POSTs to
+        ``{action_base}/{device_id}/collected`` with the bearer token kept in the browser's
+        localStorage (key ``smartstreets.token``). Without it the page has no script.
+    """
+    route = route_of(plan, vehicle)
+    zone = plan.shift_start.tzinfo
+    minutes = round(route.duration_s / 60)
+    done = sum(s.device_id in collected for s in route.stops)
+    day = f"{plan.shift_date:%a} {plan.shift_date.day} {plan.shift_date:%b %Y}"
+    summary = _summary(
+        [
+            ("Council", plan.council),
+            ("Date", day),
+            ("Shift", f"{_clock(plan.shift_start, zone)}\u2013{_clock(plan.shift_end, zone)}"),
+            ("Vehicle", str(route.vehicle)),
+            ("Stops", f"{len(route.stops)}" + (f" ({done} done)" if done else "")),
+            ("Distance", f"{route.distance_m / 1000:.1f} km"),
+            ("Duration", f"{minutes // 60}:{minutes % 60:02d}"),
+            ("Load", f"{route.load_litres:,.0f} L"),
+        ]
+    )
+    left = len(plan.skipped) + len(plan.left_out)
+    left_note = f" ({len(plan.left_out)} needed but did not fit today)" if plan.left_out else ""
+    credit = ""
+    if tile_url:
+        host = urlsplit(tile_url.replace("{s}.", "")).hostname or tile_url
+        credit = f"Map tiles: {html.escape(host)} · © OpenStreetMap contributors. "
+    act = action_base is not None
+    action = f' data-action="{html.escape(action_base)}"' if action_base is not None else ""
+    head = "".join(f'<th scope="col">{h}</th>' for h in ("#", *_COLUMNS, *["Done?"][: int(act)]))
+    made = f"{_local(plan.created_at, zone):%Y-%m-%d %H:%M}; travel times: {plan.travel}."
+    made = html.escape(f"Plan {plan.plan_id}, made {made}" if plan.plan_id else f"Made {made}")
+    return f"""<!doctype html>
+<html lang="en-GB">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(f"Vehicle {route.vehicle} · {plan.council} · {day}")}</title>
+<style>{_CSS}</style></head>
+<body>
+<header><h1>Vehicle {route.vehicle} collection route</h1>
+{summary}
+<p>Left for another day: <strong>{left} bin{"" if left == 1 else "s"}</strong>{left_note}.</p>
+</header>
+<main>
+<section aria-labelledby="map-h"><h2 id="map-h">Map</h2><figure>
+{_map_svg(plan, route, collected, tile_url)}
+<figcaption>{credit}{_LEGEND}</figcaption></figure></section>
+<section aria-labelledby="stops-h"><h2 id="stops-h">Stops in order</h2>
+<table id="stops"{action}><thead><tr>{head}</tr></thead>
+<tbody>
+{_rows(route, collected, zone, act)}
+</tbody></table></section>
+</main>
+<footer><p>{made}</p></footer>
+{f"<script>{_SCRIPT}</script>" if act else ""}
+</body></html>
+"""
