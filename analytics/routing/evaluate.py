@@ -1,0 +1,222 @@
+"""Replay a simulated town and compare collection policies on the same truth.
+
+Policies: fixed daily collection of every bin, fixed every-other-day collection, and
+smartstreets' plan (fill models fitted on what the sensors said, bins chosen, routes solved).
+All three face the same litter, sensor noise and stuck sensors (see :mod:`simulators.waste`), start
+from the same history (a warm-up under daily collection) and drive the same road network with
+the same fleet. Reported: km driven, bins lifted, overflow bin-hours, crew hours.
+"""
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from analytics.routing.errors import PlanError
+from analytics.routing.fill import FillReading, fit_fill_model
+from analytics.routing.planner import Shift, make_plan
+from analytics.routing.select import BinState, SelectionParams
+from analytics.routing.travel import TravelMatrix, network_matrix
+from analytics.routing.vrp import Fleet, Visit, solve_routes
+from simulators.footfall import LOCAL
+from simulators.town import SimBin
+from simulators.waste import FillReplay, FillTruth, draw_truth
+from simulators.world import build_world
+
+POLICIES = ("daily", "every-other-day", "smartstreets")
+HISTORY_DAYS = 42
+
+
+@dataclass(frozen=True)
+class EvaluationParams:
+    """What to replay.
+
+    Parameters
+    ----------
+    days
+        Days compared, after the warm-up.
+    seed
+        Seed of the town, its litter and the route search.
+    bins
+        Bins in the town.
+    warmup_days
+        Days of history under daily collection before the comparison starts.
+    seconds
+        Route search time per plan.
+    first_day
+        First day of the warm-up.
+    """
+
+    days: int = 28
+    seed: int = 1
+    bins: int = 150
+    warmup_days: int = 14
+    seconds: float = 2.0
+    first_day: date = date(2026, 9, 7)
+    shift_start: time = time(7, 0)
+    # Enough trips that emptying every bin always fits, so the fixed policies are feasible.
+    fleet: Fleet = field(default_factory=lambda: Fleet(vehicles=2, trips=4))
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.days <= 366:
+            raise ValueError("Expected days in [1, 366].")
+        if not 5 <= self.bins <= 2000:
+            raise ValueError("Expected bins in [5, 2000].")
+        if not 3 <= self.warmup_days <= 60:
+            raise ValueError("Expected warmup_days in [3, 60].")
+        if not 0 < self.seconds <= 600:
+            raise ValueError("Expected seconds in (0, 600].")
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    """What one policy cost and how well it kept the streets clean."""
+
+    policy: str
+    km: float
+    bins_lifted: int
+    overflow_bin_hours: float
+    crew_hours: float
+
+
+@dataclass
+class _Tally:
+    metres: float = 0.0
+    seconds: float = 0.0
+
+
+def _shift_step(truth: FillTruth, day: date, at: time) -> int:
+    return truth.step_of(datetime.combine(day, at, tzinfo=LOCAL))
+
+
+def _route_all(
+    matrix: TravelMatrix, sims: Sequence[SimBin], levels: Sequence[float], params: EvaluationParams
+) -> tuple[list[tuple[int, int]], _Tally]:
+    """Route every bin with what is in it (the truck tips when full); returns (bin index,
+    seconds after shift start) per lift, and the cost."""
+    visits = []
+    for i, (sim, level) in enumerate(zip(sims, levels, strict=True)):
+        litres = sim.device.capacity_litres or 0
+        load = round(litres * min(max(level, 0.0), 100.0) / 100)
+        visits.append(
+            Visit(
+                point=i + 1,
+                load_litres=load,
+                service_s=params.fleet.service_time(litres),
+                required=True,
+            )
+        )
+    solved = solve_routes(
+        matrix.distance_m,
+        matrix.duration_s,
+        visits,
+        params.fleet,
+        seconds=params.seconds,
+        seed=params.seed,
+        strict=True,
+    )
+    if solved.dropped:
+        raise PlanError(f"the fleet cannot empty all {len(sims)} bins in one shift")
+    cost = _Tally(
+        sum(r.distance_m for r in solved.routes), sum(r.duration_s for r in solved.routes)
+    )
+    lifts = [(v, a) for r in solved.routes for v, a in zip(r.visits, r.arrivals_s, strict=True)]
+    return lifts, cost
+
+
+def _smart_day(
+    replay: FillReplay,
+    sims: Sequence[SimBin],
+    step: int,
+    depot: tuple[float, float],
+    matrix: TravelMatrix,
+    params: EvaluationParams,
+) -> tuple[list[tuple[int, int]], _Tally]:
+    """smartstreets' plan for the shift at ``step``, from the sensors and the crews' records."""
+    truth = replay.truth
+    now = truth.time_of(step)
+    since = step - HISTORY_DAYS * 24 * 60 // truth.step_min
+    states = []
+    for i, sim in enumerate(sims):
+        times, values = replay.readings(i, since)
+        readings = [FillReading(t, float(v)) for t, v in zip(times, values, strict=True)]
+        emptied = [truth.time_of(k) for k in replay.collections[i] if since <= k < step]
+        model = fit_fill_model(
+            sim.device.device_id, readings, now, tz=str(LOCAL), collections=emptied
+        )
+        d = sim.device
+        assert d.capacity_litres is not None
+        states.append(BinState(d.device_id, d.lat, d.lon, d.capacity_litres, model, d.zone))
+    start = now.astimezone(LOCAL)
+    shift = Shift(start=start, next_opportunity=start + timedelta(days=1), fleet=params.fleet)
+    plan = make_plan(
+        "evaluation",
+        states,
+        depot,
+        shift,
+        lambda _points: matrix,
+        SelectionParams(),
+        seconds=params.seconds,
+        seed=params.seed,
+        compare=False,
+    )
+    index = {s.device.device_id: i for i, s in enumerate(sims)}
+    lifts = [
+        (index[stop.device_id], int((stop.arrival - start).total_seconds()))
+        for route in plan.routes
+        for stop in route.stops
+    ]
+    return lifts, _Tally(plan.distance_m, plan.duration_s)
+
+
+def evaluate(
+    params: EvaluationParams | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> list[PolicyResult]:
+    """Replay the town under each policy; ``progress(policy, day)`` is called after each day."""
+    params = params or EvaluationParams()
+    world = build_world("evaluation", seed=params.seed, bins=params.bins, counters=0)
+    sims = world.town.bins
+    depot_node = world.network.nodes[world.network.depot]
+    depot = (depot_node.lat, depot_node.lon)
+    matrix = network_matrix(world.network, [depot] + [(b.device.lat, b.device.lon) for b in sims])
+    total_days = params.warmup_days + params.days
+    truth = draw_truth(sims, params.first_day, total_days + 1, params.seed)
+    days = [params.first_day + timedelta(days=d) for d in range(total_days + 1)]
+    count_from = _shift_step(truth, days[params.warmup_days], params.shift_start)
+    warm = FillReplay(truth, count_from=count_from)
+    for day in days[: params.warmup_days]:  # history under daily collection, the same for all
+        step = _shift_step(truth, day, params.shift_start)
+        warm.advance_to(step)
+        fixed_lifts, _ = _route_all(matrix, sims, list(warm.level), params)
+        for i, seconds in fixed_lifts:
+            warm.empty_at(i, step + seconds // (truth.step_min * 60))
+    results = []
+    for policy in POLICIES:
+        replay, tally = copy.deepcopy(warm), _Tally()
+        for d, day in enumerate(days[params.warmup_days : total_days]):
+            step = _shift_step(truth, day, params.shift_start)
+            replay.advance_to(step)
+            lifts: list[tuple[int, int]] = []
+            cost = _Tally()
+            if policy == "daily" or (policy == "every-other-day" and d % 2 == 0):
+                lifts, cost = _route_all(matrix, sims, list(replay.level), params)
+            elif policy == "smartstreets":
+                lifts, cost = _smart_day(replay, sims, step, depot, matrix, params)
+            tally.metres += cost.metres
+            tally.seconds += cost.seconds
+            for i, seconds in lifts:
+                replay.empty_at(i, step + seconds // (truth.step_min * 60))
+            if progress:
+                progress(policy, d + 1)
+        replay.advance_to(_shift_step(truth, days[total_days], params.shift_start))
+        results.append(
+            PolicyResult(
+                policy,
+                round(tally.metres / 1000, 1),
+                replay.lifts,
+                round(replay.overflow_hours(), 1),
+                round(tally.seconds / 3600, 1),
+            )
+        )
+    return results
