@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from analytics.routing.errors import PlanError
-from analytics.routing.fill import FillReading, fit_fill_model
+from analytics.routing.fill import FillForecast, FillModel, FillReading, fit_fill_model
 from analytics.routing.planner import Shift, make_plan
 from analytics.routing.select import BinState, SelectionParams
 from analytics.routing.travel import TravelMatrix, network_matrix
@@ -23,7 +23,9 @@ from simulators.town import SimBin
 from simulators.waste import FillReplay, FillTruth, draw_truth
 from simulators.world import build_world
 
-POLICIES = ("daily", "every-other-day", "smartstreets")
+# "foresight" is a bound, not a policy: smartstreets' selection and routing fed the true future
+# fill instead of forecasts, to show how much of the gap to any target is forecasting.
+POLICIES = ("daily", "every-other-day", "smartstreets", "foresight")
 HISTORY_DAYS = 42
 
 
@@ -41,8 +43,9 @@ class EvaluationParams:
         Bins in the town.
     warmup_days
         Days of history under daily collection before the comparison starts.
-    seconds
-        Route search time per plan.
+    iterations
+        Route search iterations per plan: a count rather than a time limit, so that a run
+        gives the same figures however loaded the machine is.
     first_day
         First day of the warm-up.
     """
@@ -51,11 +54,12 @@ class EvaluationParams:
     seed: int = 1
     bins: int = 150
     warmup_days: int = 14
-    seconds: float = 2.0
+    iterations: int = 3000
     first_day: date = date(2026, 9, 7)
     shift_start: time = time(7, 0)
     # Enough trips that emptying every bin always fits, so the fixed policies are feasible.
     fleet: Fleet = field(default_factory=lambda: Fleet(vehicles=2, trips=4))
+    selection: SelectionParams = field(default_factory=SelectionParams)
 
     def __post_init__(self) -> None:
         if not 1 <= self.days <= 366:
@@ -64,8 +68,8 @@ class EvaluationParams:
             raise ValueError("Expected bins in [5, 2000].")
         if not 3 <= self.warmup_days <= 60:
             raise ValueError("Expected warmup_days in [3, 60].")
-        if not 0 < self.seconds <= 600:
-            raise ValueError("Expected seconds in (0, 600].")
+        if not 10 <= self.iterations <= 1_000_000:
+            raise ValueError("Expected iterations in [10, 1000000].")
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,9 @@ def _route_all(
         matrix.duration_s,
         visits,
         params.fleet,
-        seconds=params.seconds,
         seed=params.seed,
         strict=True,
+        iterations=params.iterations,
     )
     if solved.dropped:
         raise PlanError(f"the fleet cannot empty all {len(sims)} bins in one shift")
@@ -124,6 +128,25 @@ def _route_all(
     return lifts, cost
 
 
+@dataclass(frozen=True)
+class _Foresight:
+    """A bin's true future fill, as if forecasts were perfect."""
+
+    truth: FillTruth
+    index: int
+    step: int
+    level: float
+    stale: bool = False
+    stuck: bool = False
+    flags: tuple[str, ...] = ()
+    last_reading_at: datetime | None = None
+
+    def predict(self, at: datetime) -> FillForecast:
+        end = max(self.step, min(self.truth.step_of(at), self.truth.steps))
+        value = self.level + float(self.truth.increments[self.index, self.step : end].sum())
+        return FillForecast(at, value, value, value)
+
+
 def _smart_day(
     replay: FillReplay,
     sims: Sequence[SimBin],
@@ -131,19 +154,25 @@ def _smart_day(
     depot: tuple[float, float],
     matrix: TravelMatrix,
     params: EvaluationParams,
+    foresight: bool = False,
 ) -> tuple[list[tuple[int, int]], _Tally]:
-    """smartstreets' plan for the shift at ``step``, from the sensors and the crews' records."""
+    """smartstreets' plan for the shift at ``step``, from the sensors and the crews' records
+    (or, with ``foresight``, from the true future fill)."""
     truth = replay.truth
     now = truth.time_of(step)
     since = step - HISTORY_DAYS * 24 * 60 // truth.step_min
     states = []
     for i, sim in enumerate(sims):
-        times, values = replay.readings(i, since)
-        readings = [FillReading(t, float(v)) for t, v in zip(times, values, strict=True)]
-        emptied = [truth.time_of(k) for k in replay.collections[i] if since <= k < step]
-        model = fit_fill_model(
-            sim.device.device_id, readings, now, tz=str(LOCAL), collections=emptied
-        )
+        model: FillModel | _Foresight
+        if foresight:
+            model = _Foresight(truth, i, step, float(replay.level[i]))
+        else:
+            times, values = replay.readings(i, since)
+            readings = [FillReading(t, float(v)) for t, v in zip(times, values, strict=True)]
+            emptied = [truth.time_of(k) for k in replay.collections[i] if since <= k < step]
+            model = fit_fill_model(
+                sim.device.device_id, readings, now, tz=str(LOCAL), collections=emptied
+            )
         d = sim.device
         assert d.capacity_litres is not None
         states.append(BinState(d.device_id, d.lat, d.lon, d.capacity_litres, model, d.zone))
@@ -155,8 +184,8 @@ def _smart_day(
         depot,
         shift,
         lambda _points: matrix,
-        SelectionParams(),
-        seconds=params.seconds,
+        params.selection,
+        iterations=params.iterations,
         seed=params.seed,
         compare=False,
     )
@@ -201,8 +230,10 @@ def evaluate(
             cost = _Tally()
             if policy == "daily" or (policy == "every-other-day" and d % 2 == 0):
                 lifts, cost = _route_all(matrix, sims, list(replay.level), params)
-            elif policy == "smartstreets":
-                lifts, cost = _smart_day(replay, sims, step, depot, matrix, params)
+            elif policy in ("smartstreets", "foresight"):
+                lifts, cost = _smart_day(
+                    replay, sims, step, depot, matrix, params, policy == "foresight"
+                )
             tally.metres += cost.metres
             tally.seconds += cost.seconds
             for i, seconds in lifts:

@@ -70,6 +70,7 @@ def _solve(
     required_all: bool,
     seconds: float,
     seed: int,
+    iterations: int | None = None,
 ) -> Solved:
     """Solve over the matrix points of ``chosen`` (the depot is point 0)."""
     points = [0] + [p for p, _ in chosen]
@@ -86,7 +87,9 @@ def _solve(
         )
         for k, (_, c) in enumerate(chosen)
     ]
-    return solve_routes(dist, dur, visits, shift.fleet, seconds=seconds, seed=seed)
+    return solve_routes(
+        dist, dur, visits, shift.fleet, seconds=seconds, seed=seed, iterations=iterations
+    )
 
 
 def _skipped(choice: Choice, reason: str | None = None) -> SkippedBin:
@@ -168,6 +171,7 @@ def make_plan(
     seconds: float = 5.0,
     seed: int = 1,
     compare: bool = True,
+    iterations: int | None = None,
 ) -> Plan:
     """Plan one shift: which bins, in which order, by which vehicle.
 
@@ -177,11 +181,21 @@ def make_plan(
     if not bins:
         raise PlanError(f"council {council!r} has no bins registered")
     # A bin left today may be the last stop of the next shift: judge the risk until then.
-    horizon = shift.next_opportunity + timedelta(seconds=shift.fleet.shift_s)
-    choices = choose_all(bins, shift.start, horizon, params or SelectionParams())
+    params = params or SelectionParams()
+    reach_s = shift.fleet.shift_s if params.reach_h is None else params.reach_h * 3600
+    horizon = shift.next_opportunity + timedelta(seconds=reach_s)
+    choices = choose_all(bins, shift.start, horizon, params)
     matrix = travel([depot] + [(b.lat, b.lon) for b in bins])
     chosen = [(i + 1, c) for i, c in enumerate(choices) if c.decision != "skip"]
-    solved = _solve(matrix, chosen, shift, required_all=False, seconds=seconds, seed=seed)
+    solved = _solve(
+        matrix,
+        chosen,
+        shift,
+        required_all=False,
+        seconds=seconds,
+        seed=seed,
+        iterations=iterations,
+    )
     routes = _routes(solved, chosen, matrix, shift)
     left_out, dropped_worth = [], set()
     for k in solved.dropped:
@@ -200,7 +214,15 @@ def make_plan(
     saving = None
     if compare:
         everything = [(i + 1, c) for i, c in enumerate(choices) if c.for_crew]
-        full = _solve(matrix, everything, shift, required_all=True, seconds=seconds, seed=seed)
+        full = _solve(
+            matrix,
+            everything,
+            shift,
+            required_all=True,
+            seconds=seconds,
+            seed=seed,
+            iterations=iterations,
+        )
         all_m = float(sum(r.distance_m for r in full.routes))
         plan_m = float(sum(r.distance_m for r in routes))
         saving = Saving(

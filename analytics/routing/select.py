@@ -22,9 +22,9 @@ collected until its sensor reports.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
-from analytics.routing.fill import FillModel
+from analytics.routing.fill import FillForecast, FillModel
 
 Decision = Literal["must", "worth", "skip"]
 
@@ -47,6 +47,9 @@ class SelectionParams:
     worth_detour_m
         The detour, in metres, worth driving to empty a bin predicted at its threshold by the
         next opportunity; smaller predicted fills are worth proportionally less.
+    reach_h
+        How far into the next shift a bin left today may wait for its crew: overflow risk is
+        judged until then (``None``: the whole shift, the safe default).
     """
 
     threshold_pct: float = 80.0
@@ -54,6 +57,7 @@ class SelectionParams:
     overflow_pct: float = 100.0
     worth_pct: float = 70.0
     worth_detour_m: int = 150
+    reach_h: float | None = None
 
     def __post_init__(self) -> None:
         if not 10 <= self.threshold_pct <= 100:
@@ -66,10 +70,26 @@ class SelectionParams:
             raise ValueError("Expected worth_pct in [0, 100].")
         if not 0 <= self.worth_detour_m <= 100_000:
             raise ValueError("Expected worth_detour_m in [0, 100000].")
+        if self.reach_h is not None and not 0 <= self.reach_h <= 24:
+            raise ValueError("Expected reach_h in [0, 24].")
 
     def threshold_for(self, capacity_litres: int) -> float:
         """The collection threshold of a bin of this size."""
         return self.thresholds_by_litres.get(capacity_litres, self.threshold_pct)
+
+
+class Forecaster(Protocol):
+    """What selection needs of a bin's fill model (:class:`FillModel`, or a replay's truth)."""
+
+    @property
+    def stale(self) -> bool: ...
+    @property
+    def stuck(self) -> bool: ...
+    @property
+    def flags(self) -> tuple[str, ...]: ...
+    @property
+    def last_reading_at(self) -> datetime | None: ...
+    def predict(self, at: datetime) -> FillForecast: ...
 
 
 @dataclass(frozen=True)
@@ -80,7 +100,7 @@ class BinState:
     lat: float
     lon: float
     capacity_litres: int
-    model: FillModel | None
+    model: FillModel | Forecaster | None
     zone: str | None = None
     street: str | None = None
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyvrp import Model
-from pyvrp.stop import MaxRuntime
+from pyvrp.stop import MaxIterations, MaxRuntime
 
 from analytics.routing.errors import PlanError
 
@@ -121,13 +121,16 @@ def solve_routes(
     seconds: float = 5.0,
     seed: int = 1,
     strict: bool = False,
+    iterations: int | None = None,
 ) -> Solved:
     """Route ``visits`` from the depot (matrix index 0) with PyVRP, minimising distance.
 
     Required visits get :func:`must_prize`; optional ones their own prize (in metres: the detour
     worth driving to empty them today). Raises :class:`PlanError` when the search finds no
     feasible plan at all (a time window no vehicle can meet, say). With ``strict``, required
-    visits are hard constraints instead: the plan visits them all or raises.
+    visits are hard constraints instead: the plan visits them all or raises. With
+    ``iterations``, the search stops after that many iterations instead of ``seconds``: the same
+    inputs then give the same routes whatever the machine's load (used by evaluations).
     """
     if not 0 < seconds <= 3600:
         raise ValueError("Expected seconds in (0, 3600].")
@@ -168,7 +171,8 @@ def solve_routes(
                 # Every return to the depot ends in tipping, mid-shift or at the end of it.
                 tip = fleet.tip_s if j == 0 else 0
                 model.add_edge(frm, to, distance=distance_m[i][j], duration=duration_s[i][j] + tip)
-    result = model.solve(stop=MaxRuntime(seconds), seed=seed, display=False)
+    stop = MaxIterations(iterations) if iterations else MaxRuntime(seconds)
+    result = model.solve(stop=stop, seed=seed, display=False)
     best = result.best
     if not best.is_feasible():
         raise PlanError(

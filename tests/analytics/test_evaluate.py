@@ -12,7 +12,7 @@ from analytics.routing.evaluate import EvaluationParams, evaluate
 from simulators.waste import FillReplay, draw_truth
 from simulators.world import build_world
 
-SMALL = EvaluationParams(days=3, bins=20, seconds=0.2, warmup_days=3)
+SMALL = EvaluationParams(days=3, bins=20, iterations=200, warmup_days=3)
 
 
 def test_policies_face_the_same_litter_and_measures_add_up() -> None:
@@ -22,6 +22,7 @@ def test_policies_face_the_same_litter_and_measures_add_up() -> None:
     assert results["daily"].bins_lifted == 20 * 3
     assert results["every-other-day"].bins_lifted == 20 * 2
     assert 0 < results["smartstreets"].bins_lifted <= results["daily"].bins_lifted
+    assert 0 < results["foresight"].bins_lifted <= results["daily"].bins_lifted
     for r in results.values():
         assert r.km > 0 and r.crew_hours > 0 and r.overflow_bin_hours >= 0
     assert results["every-other-day"].overflow_bin_hours >= results["daily"].overflow_bin_hours
@@ -77,8 +78,8 @@ def test_cli_prints_json() -> None:
             "2",
             "--bins",
             "10",
-            "--seconds",
-            "0.1",
+            "--iterations",
+            "100",
             "--json",
         ],
         capture_output=True,
@@ -87,7 +88,12 @@ def test_cli_prints_json() -> None:
     )
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout)
-    assert [p["policy"] for p in body["policies"]] == ["daily", "every-other-day", "smartstreets"]
+    assert [p["policy"] for p in body["policies"]] == [
+        "daily",
+        "every-other-day",
+        "smartstreets",
+        "foresight",
+    ]
     assert set(body["policies"][0]) == {
         "policy",
         "km",
