@@ -7,6 +7,7 @@ out. Reading from and writing to the database is in :mod:`analytics.routing.io`.
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from itertools import pairwise
 
 from analytics.routing.errors import PlanError
@@ -62,6 +63,14 @@ def _window_s(shift: Shift, zone: str | None) -> tuple[int, int] | None:
     return (lo, min(hi, shift.fleet.shift_s)) if hi > lo else None
 
 
+def _due(window: tuple[int, int] | None, due_s: int | None) -> tuple[int, int] | None:
+    """The zone's window, closed no later than when the bin could overflow."""
+    if due_s is None:
+        return window
+    early, late = window or (0, due_s)
+    return (early, min(late, due_s)) if min(late, due_s) > early else window
+
+
 def _solve(
     matrix: TravelMatrix,
     chosen: Sequence[tuple[int, Choice]],
@@ -71,8 +80,10 @@ def _solve(
     seconds: float,
     seed: int,
     iterations: int | None = None,
+    urgent: bool = False,
 ) -> Solved:
-    """Solve over the matrix points of ``chosen`` (the depot is point 0)."""
+    """Solve over the matrix points of ``chosen`` (the depot is point 0); with ``urgent``, bins
+    that could overflow during the shift must be reached before they could."""
     points = [0] + [p for p, _ in chosen]
     dist = [[matrix.distance_m[a][b] for b in points] for a in points]
     dur = [[matrix.duration_s[a][b] for b in points] for a in points]
@@ -83,7 +94,7 @@ def _solve(
             service_s=shift.fleet.service_time(c.bin.capacity_litres),
             required=required_all or c.decision == "must",
             prize=c.prize_m,
-            window_s=_window_s(shift, c.bin.zone),
+            window_s=_due(_window_s(shift, c.bin.zone), c.due_s if urgent else None),
         )
         for k, (_, c) in enumerate(chosen)
     ]
@@ -184,10 +195,11 @@ def make_plan(
     params = params or SelectionParams()
     reach_s = shift.fleet.shift_s if params.reach_h is None else params.reach_h * 3600
     horizon = shift.next_opportunity + timedelta(seconds=reach_s)
-    choices = choose_all(bins, shift.start, horizon, params)
+    choices = choose_all(bins, shift.start, horizon, params, shift.fleet.shift_s)
     matrix = travel([depot] + [(b.lat, b.lon) for b in bins])
     chosen = [(i + 1, c) for i, c in enumerate(choices) if c.decision != "skip"]
-    solved = _solve(
+    solve = partial(
+        _solve,
         matrix,
         chosen,
         shift,
@@ -196,6 +208,10 @@ def make_plan(
         seed=seed,
         iterations=iterations,
     )
+    solved = solve(urgent=True)
+    if any(chosen[k][1].decision == "must" for k in solved.dropped):
+        # Reaching every urgent bin in time did not fit: better late than left out.
+        solved = solve(urgent=False)
     routes = _routes(solved, chosen, matrix, shift)
     left_out, dropped_worth = [], set()
     for k in solved.dropped:

@@ -21,7 +21,7 @@ collected until its sensor reports.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from analytics.routing.fill import FillForecast, FillModel
@@ -117,6 +117,7 @@ class Choice:
     load_litres: int
     prize_m: int
     for_crew: bool = True  # False for incidents (fire) that no collection round should take
+    due_s: int | None = None  # could overflow this many seconds into the shift: empty it first
 
 
 def _pct(value: float) -> str:
@@ -128,8 +129,13 @@ def choose(
     shift_start: datetime,
     next_opportunity: datetime,
     params: SelectionParams = SelectionParams(),
+    shift_s: int = 0,
 ) -> Choice:
-    """Decide whether the bin is emptied on the shift starting at ``shift_start``."""
+    """Decide whether the bin is emptied on the shift starting at ``shift_start``.
+
+    A must-collect bin that could overflow within the first ``shift_s`` seconds of the shift is
+    given the time it could (``due_s``, at least an hour), so routes can take it first.
+    """
     threshold = params.threshold_for(state.capacity_litres)
     model = state.model
     if model is None:
@@ -154,8 +160,17 @@ def choose(
         since = f" since {heard:%a %d %b %H:%M}" if heard and not model.stuck else ""
         caveat = f" (sensor {status}{since}: predicted from the bin's history)"
 
+    def due() -> int | None:
+        for hour in range(1, shift_s // 3600 + 1):
+            if model.predict(shift_start + timedelta(hours=hour)).hi_pct >= params.overflow_pct:
+                return hour * 3600
+        return None
+
     def make(decision: Decision, reason: str, prize: int = 0) -> Choice:
-        return Choice(state, decision, reason + caveat, fill_now, fill_next, load, prize)
+        urgent = due() if decision == "must" and shift_s else None
+        return Choice(
+            state, decision, reason + caveat, fill_now, fill_next, load, prize, due_s=urgent
+        )
 
     if "fire" in model.flags and not model.stale:
         return Choice(
@@ -199,8 +214,9 @@ def choose_all(
     shift_start: datetime,
     next_opportunity: datetime,
     params: SelectionParams = SelectionParams(),
+    shift_s: int = 0,
 ) -> list[Choice]:
     """:func:`choose` for every bin, in the given order."""
     if next_opportunity <= shift_start:
         raise ValueError("Expected next_opportunity after shift_start.")
-    return [choose(s, shift_start, next_opportunity, params) for s in states]
+    return [choose(s, shift_start, next_opportunity, params, shift_s) for s in states]

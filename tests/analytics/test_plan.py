@@ -199,3 +199,15 @@ def test_solver_respects_capacity_and_trips() -> None:
     )
     assert len(one.dropped) == 3 and one.routes[0].load_litres == 600
     assert not two.dropped and two.routes[0].trips == 2
+
+
+def test_bin_about_to_overflow_is_emptied_before_it_does() -> None:
+    """A bin that could overflow within the hour is reached within the hour, although the
+    shortest loop meets it only after four or five slow stops whichever way it runs."""
+    bins = [_bin(f"w{i}", 85, 0.5, 500 * i, -300) for i in range(1, 5)]
+    bins += [_bin(f"e{i}", 85, 0.5, 500 * i, 300) for i in range(1, 6)]
+    bins.append(_bin("urgent", 97, 3.0, 2500, 0))
+    plan = _plan(bins, Fleet(vehicles=1, service_s=1200, trips=1, capacity_litres=20_000))
+    stop = next(s for r in plan.routes for s in r.stops if s.device_id == "urgent")
+    assert stop.arrival <= START + timedelta(hours=1)
+    assert not plan.left_out
