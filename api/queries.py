@@ -137,3 +137,84 @@ def councils(conn: psycopg.Connection) -> list[dict[str, Any]]:
             """
         )
         return cur.fetchall()
+
+
+def stored_forecasts(conn: psycopg.Connection, council: str, series: str) -> list[dict[str, Any]]:
+    """Stored forecast hours of a series (``zone:…`` or ``counter:…``), from now on."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT series, ts, forecast, lo80, hi80, usual, made_at FROM footfall_forecast "
+            "WHERE council = %s AND series LIKE %s AND ts >= date_trunc('hour', now()) "
+            "ORDER BY series, ts",
+            (council, series),
+        )
+        return cur.fetchall()
+
+
+def counter_publication(
+    conn: psycopg.Connection, council: str, device_id: str
+) -> dict[str, Any] | None:
+    """A counter's zone, how many counters that zone has, and whether the council publishes
+    per-counter figures anyway; ``None`` for an unknown counter."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT d.zone, c.publish_counters, "
+            "(SELECT count(*) FROM device z WHERE z.council = d.council AND z.kind = 'counter' "
+            " AND z.zone = d.zone) AS zone_counters "
+            "FROM device d JOIN council c ON c.slug = d.council "
+            "WHERE d.council = %s AND d.device_id = %s AND d.kind = 'counter'",
+            (council, device_id),
+        )
+        return cur.fetchone()
+
+
+def council_timezone(conn: psycopg.Connection, council: str) -> str:
+    """The council's time zone (Europe/London when unknown)."""
+    row = conn.execute("SELECT timezone FROM council WHERE slug = %s", (council,)).fetchone()
+    return str(row[0]) if row else "Europe/London"
+
+
+def zone_day_hours(
+    conn: psycopg.Connection, council: str, start: datetime, hours: int
+) -> list[dict[str, Any]]:
+    """Per zone and hour from ``start``: people counted (complete hours only), the stored
+    forecast and its 80% band, and the usual count (mean of the same hour over four weeks)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """
+            WITH zones AS (
+                SELECT DISTINCT zone FROM device
+                WHERE council = %(council)s AND kind = 'counter' AND zone IS NOT NULL
+            ),
+            slots AS (
+                SELECT z.zone, g.ts
+                FROM zones z,
+                     generate_series(%(start)s::timestamptz,
+                                     %(start)s::timestamptz + make_interval(hours => %(n)s - 1),
+                                     INTERVAL '1 hour') AS g(ts)
+            ),
+            counted AS (
+                SELECT zone, bucket, count FROM footfall_hourly_zone
+                WHERE council = %(council)s
+                  AND bucket >= %(start)s::timestamptz - INTERVAL '4 weeks'
+                  AND bucket < least(date_trunc('hour', now()),
+                                     %(start)s::timestamptz + make_interval(hours => %(n)s))
+            )
+            SELECT s.zone, s.ts,
+                   a.count::float8 AS actual,
+                   f.forecast, f.lo80, f.hi80,
+                   coalesce(f.usual, (
+                       SELECT avg(p.count)::float8 FROM counted p
+                       WHERE p.zone = s.zone AND p.bucket IN (
+                           s.ts - INTERVAL '1 week', s.ts - INTERVAL '2 weeks',
+                           s.ts - INTERVAL '3 weeks', s.ts - INTERVAL '4 weeks')
+                   )) AS usual
+            FROM slots s
+            LEFT JOIN counted a ON a.zone = s.zone AND a.bucket = s.ts
+            LEFT JOIN footfall_forecast f
+              ON f.council = %(council)s AND f.series = 'zone:' || s.zone AND f.ts = s.ts
+            ORDER BY s.zone, s.ts
+            """,
+            {"council": council, "start": start, "n": hours},
+        )
+        return cur.fetchall()

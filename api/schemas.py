@@ -61,6 +61,29 @@ class ZoneNowPublic(BaseModel):
     counters_total: int
     counters_reporting: int
     as_of: datetime
+    summary: str = Field(
+        default="",
+        description='The level in words, e.g. "Busier than usual for a Saturday lunchtime".',
+    )
+
+
+class ForecastHourPublic(BaseModel):
+    """One hour ahead: expected people counted, an 80% interval, and what is usual."""
+
+    ts: datetime = Field(description="Start of the hour (UTC).")
+    forecast: float
+    lo80: float = Field(description="8 in 10 hours like this fall between lo80 and hi80.")
+    hi80: float
+    usual: float | None = Field(description="Mean of the same hour over the last four weeks.")
+
+
+class ForecastPublic(BaseModel):
+    """The next 48 hours of a zone (or of one counter, where the council publishes them)."""
+
+    zone: str
+    counter: str | None = None
+    made_at: datetime = Field(description="When the forecast was made.")
+    hours: list[ForecastHourPublic]
 
 
 class BumpPublic(BaseModel):

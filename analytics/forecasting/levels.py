@@ -1,6 +1,7 @@
 """Turn a count and its usual value into a level residents understand."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 
 Level = Literal["quiet", "usual", "busy", "very busy", "unknown"]
@@ -68,3 +69,40 @@ def busy_level(
     if ratio < thresholds.very_busy_from:
         return "busy", f"Busier than usual for this time of the week ({ratio:.0%} of usual)."
     return "very busy", f"Much busier than usual for this time of the week ({ratio:.0%} of usual)."
+
+
+_PARTS = (
+    (5, "early morning"),
+    (8, "morning"),
+    (12, "lunchtime"),
+    (14, "afternoon"),
+    (17, "evening"),
+    (21, "night"),
+)
+_OPENERS: dict[str, str] = {
+    "quiet": "Quieter than usual",
+    "usual": "About as busy as usual",
+    "busy": "Busier than usual",
+    "very busy": "Much busier than usual",
+}
+
+
+def part_of_day(local: datetime) -> str:
+    """'morning', 'lunchtime', … for a local time."""
+    name = "night"
+    for start, part in _PARTS:
+        if local.hour >= start:
+            name = part
+    return name
+
+
+def sentence(level: Level, local: datetime) -> str:
+    """The level as residents would say it: "Busier than usual for a Saturday lunchtime"."""
+    if level == "unknown":
+        return "We can't tell how busy it is right now: not enough counters are reporting."
+    part = part_of_day(local)
+    # The small hours belong to the night before: 02:00 on Sunday is Saturday night.
+    day = (local - timedelta(hours=5) if local.hour < 5 else local).strftime("%A")
+    if part == "night":
+        return f"{_OPENERS[level]} for a {day} night."
+    return f"{_OPENERS[level]} for a {day} {part}."

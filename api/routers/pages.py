@@ -53,7 +53,8 @@ def index(conn: Conn, settings: Settings) -> HTMLResponse:
             f"<h2>{escape(council['name'])}</h2>"
             f"<p>{council['bins']} bins and {council['counters']} people counters.</p>"
             f'<ul class="zones">{zones}</ul>'
-            f'<p>Data: <a href="/v1/councils/{slug}/zones/now">how busy now (JSON)</a></p>'
+            f'<p><a href="/councils/{slug}">Today and tomorrow, zone by zone</a> · '
+            f'data: <a href="/v1/councils/{slug}/zones/now">how busy now (JSON)</a></p>'
         )
     body = "".join(sections) or "<p>No councils registered yet.</p>"
     html = (

@@ -1,0 +1,218 @@
+"""Residents' side: forecasts through the public API, the k-anonymity rule on counters, and the
+page with its chart, rendered by a real headless Chromium."""
+
+import io
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from analytics.forecasting.levels import sentence
+from api.app import create_app
+from api.charts import BAND, FORECAST
+from api.settings import ApiSettings
+from deploy.embedded import free_port
+from ingest.db.registry import DeviceCreate, import_devices
+from ingest.settings import ServiceSettings
+from tests.helpers import wait_for
+
+
+@pytest.fixture
+def app(database_url: str, mqtt_url: str) -> object:
+    """The API on the session's database."""
+    services = ServiceSettings(database_url=database_url, mqtt_url=mqtt_url)
+    return create_app(ApiSettings(health_cache_s=0), services)
+
+
+@pytest.fixture
+def client(app: object) -> Iterator[TestClient]:
+    """A test client of the app."""
+    with TestClient(app) as c:  # type: ignore[arg-type]
+        yield c
+
+
+@pytest.fixture
+def zones(conn: psycopg.Connection, council: str, uid: str) -> dict[str, list[str]]:
+    """Zone 'high-street' with three counters and 'station' with one; five weeks of hourly
+    counts and a stored 48-hour forecast for each zone and counter."""
+    layout = {"high-street": [f"hs{i}-{uid}" for i in range(3)], "station": [f"st-{uid}"]}
+    import_devices(
+        conn,
+        [
+            DeviceCreate(
+                council=council, kind="counter", device_id=d, lat=52.67, lon=-0.72, zone=zone
+            )
+            for zone, ids in layout.items()
+            for d in ids
+        ],
+    )
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    counts = []
+    for zone, ids in layout.items():
+        for d in ids:
+            for h in range(1, 24 * 35):
+                start = now - timedelta(hours=h)
+                people = 50 + 40 * (8 <= start.hour <= 18)
+                counts.append((council, d, zone, start, start + timedelta(hours=1), people))
+    with conn.cursor().copy(
+        "COPY footfall_count (council, device_id, zone, period_start, period_end, count) FROM STDIN"
+    ) as copy:
+        for row in counts:
+            copy.write_row(row)
+    series = [f"zone:{z}" for z in layout] + [
+        f"counter:{d}" for ids in layout.values() for d in ids
+    ]
+    forecasts = [
+        (council, s, now + timedelta(hours=h), 120.0 + h, 90.0 + h, 150.0 + h, 100.0, now)
+        for s in series
+        for h in range(48)
+    ]
+    conn.cursor().executemany(
+        "INSERT INTO footfall_forecast (council, series, ts, forecast, lo80, hi80, usual, "
+        "made_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        forecasts,
+    )
+    return layout
+
+
+def test_zone_forecasts_are_public_and_cacheable(
+    client: TestClient, council: str, zones: dict[str, list[str]]
+) -> None:
+    """Every zone's next 48 hours, no token, with an interval around each forecast."""
+    resp = client.get(f"/v1/councils/{council}/zones/forecast")
+    assert resp.status_code == 200 and "public" in resp.headers["cache-control"]
+    body = {f["zone"]: f for f in resp.json()}
+    assert set(body) == set(zones)
+    hours = body["high-street"]["hours"]
+    assert len(hours) == 48
+    assert all(h["lo80"] <= h["forecast"] <= h["hi80"] for h in hours)
+    one = client.get(f"/v1/councils/{council}/zones/station/forecast")
+    assert one.status_code == 200 and one.json()["zone"] == "station"
+    assert client.get(f"/v1/councils/{council}/zones/nowhere/forecast").status_code == 404
+
+
+def test_counter_figures_only_where_three_or_more_counters(
+    client: TestClient, conn: psycopg.Connection, council: str, zones: dict[str, list[str]]
+) -> None:
+    """A counter in a zone of three is published; a lone counter only if the council opts in."""
+    base = f"/v1/councils/{council}/counters"
+    assert client.get(f"{base}/{zones['high-street'][0]}/forecast").status_code == 200
+    lone = client.get(f"{base}/{zones['station'][0]}/forecast")
+    assert lone.status_code == 403 and "fewer than 3 counters" in lone.json()["detail"]
+    conn.execute("UPDATE council SET publish_counters = true WHERE slug = %s", (council,))
+    assert client.get(f"{base}/{zones['station'][0]}/forecast").status_code == 200
+    assert client.get(f"{base}/nope/forecast").status_code == 404
+
+
+def test_now_says_the_level_in_words(
+    client: TestClient, council: str, zones: dict[str, list[str]]
+) -> None:
+    """Each zone's level now comes with a plain-language sentence."""
+    resp = client.get(f"/v1/councils/{council}/zones/now")
+    assert resp.status_code == 200
+    for zone in resp.json():
+        assert (zone["summary"].endswith(".") and " for a " in zone["summary"]) or zone[
+            "level"
+        ] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("level", "hour", "weekday", "expected"),
+    [
+        ("busy", 13, 5, "Busier than usual for a Saturday lunchtime."),
+        ("quiet", 9, 0, "Quieter than usual for a Monday morning."),
+        ("very busy", 2, 6, "Much busier than usual for a Saturday night."),
+        ("usual", 18, 2, "About as busy as usual for a Wednesday evening."),
+    ],
+)
+def test_sentence(level: str, hour: int, weekday: int, expected: str) -> None:
+    """The sentence names the day and the part of it; the small hours belong to the night
+    before."""
+    monday = datetime(2026, 11, 23, hour)
+    assert sentence(level, monday + timedelta(days=weekday)) == expected  # type: ignore[arg-type]
+
+
+def test_page_is_accessible_html_without_external_resources(
+    client: TestClient, council: str, zones: dict[str, list[str]]
+) -> None:
+    """The page has a language, a viewport, a labelled chart per zone and a table behind it,
+    refreshes itself, and loads nothing from elsewhere."""
+    resp = client.get(f"/councils/{council}")
+    assert resp.status_code == 200
+    html = resp.text
+    assert '<html lang="en">' in html and 'name="viewport"' in html
+    assert 'http-equiv="refresh"' in html
+    assert html.count('role="img"') == len(zones) and html.count("<table>") == len(zones)
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def _chromium() -> str | None:
+    return os.environ.get("SMARTSTREETS_CHROMIUM") or next(
+        (p for p in ("chromium", "chromium-browser", "google-chrome") if shutil.which(p)), None
+    )
+
+
+@pytest.fixture
+def server(app: object) -> Iterator[str]:
+    """The app served over HTTP on a free loopback port, for a real browser."""
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    wait_for(lambda: srv.started, what="uvicorn")
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="needs Chromium (Debian package 'chromium')")
+def test_chart_renders_in_headless_chromium(
+    server: str, council: str, zones: dict[str, list[str]], tmp_path: Path
+) -> None:
+    """A phone-sized headless Chromium renders the page: the screenshot shows the forecast
+    line and its band in their colours, one chart per zone."""
+    shot = Path(os.environ.get("SMARTSTREETS_SCREENSHOT", tmp_path / "page.png"))
+    browser = _chromium()
+    assert browser is not None
+    out = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=412,1800",
+            f"--screenshot={shot}",
+            f"{server}/councils/{council}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shot.exists(), out.stderr[-2000:]
+    image = Image.open(io.BytesIO(shot.read_bytes())).convert("RGB")
+
+    def pixels_near(colour: str, tolerance: int = 12) -> int:
+        r, g, b = _rgb(colour)
+        return sum(
+            1
+            for pr, pg, pb in image.getdata()  # type: ignore[misc]
+            if abs(pr - r) <= tolerance and abs(pg - g) <= tolerance and abs(pb - b) <= tolerance
+        )
+
+    assert pixels_near(FORECAST) > 250 * len(zones), "forecast line not drawn"
+    assert pixels_near(BAND, 4) > 2000 * len(zones), "likely-range band not drawn"
