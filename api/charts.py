@@ -36,10 +36,14 @@ def _path(points: Sequence[tuple[float, float] | None]) -> str:
 
 
 def _nice_top(value: float) -> float:
-    for step in (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000):
-        if value <= step * 5:
-            return float(step * ((int(value) // step) + 1))
-    return value * 1.1
+    """The smallest top at or above ``value`` whose quarters are round numbers."""
+    magnitude = 1.0
+    while magnitude * 10 <= value / 4:
+        magnitude *= 10
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if step * magnitude * 4 >= value:
+            return step * magnitude * 4
+    return value
 
 
 def day_chart(zone: str, hours: Sequence[HourPoint], now: datetime) -> str:
