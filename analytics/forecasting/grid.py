@@ -1,0 +1,189 @@
+"""Histories onto a regular hourly UTC grid per series, with local-time columns and lags.
+
+Internally every series is a contiguous run of rows, one per UTC hour from its first count to
+the last hour that needs a forecast; missing hours are null counts, never zeros. Local time
+(from the calendar's zone) gives the hour of week and the date, and lags are looked up by
+local wall-clock time ("same hour a week ago" is 09:00 last Tuesday even across a
+daylight-saving change). In the spring gap there is no wall-clock hour to look up (the lag is
+missing); in the autumn repeat the first of the two hours stands for that wall-clock hour.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+
+from analytics.forecasting.calendar import Calendar, day_table
+from analytics.forecasting.errors import HistoryError
+
+LAG_WEEKS = 12
+"""Same-hour-of-week lags kept on the grid (1 to 8 weeks back)."""
+
+SUNDAYS = 4
+"""Recent Sundays kept on the grid, as a model of public holidays."""
+
+WEEK_HOURS = 168
+
+
+def clean_history(history: pl.DataFrame) -> pl.DataFrame:
+    """Check a history and normalise it to ``series`` (str), ``ts`` (UTC hour), ``y`` (f64).
+
+    Timestamps are truncated to the hour and a naive ``ts`` is taken as UTC; of several rows
+    for one series and hour the first is kept; null or NaN counts are missing hours.
+
+    Raises
+    ------
+    HistoryError
+        Missing columns, a ``ts`` that is not a datetime, null timestamps, negative counts.
+    """
+    missing = [c for c in ("series", "ts", "count") if c not in history.columns]
+    if missing:
+        raise HistoryError(f"history lacks column(s) {', '.join(missing)}")
+    ts_type = history.schema["ts"]
+    if not isinstance(ts_type, pl.Datetime):
+        raise HistoryError(f"history column ts must be a datetime, not {ts_type}")
+    if not history.schema["count"].is_numeric():
+        raise HistoryError("history column count must be numeric")
+    ts = pl.col("ts").dt.cast_time_unit("us")
+    ts = ts.dt.convert_time_zone("UTC") if ts_type.time_zone else ts.dt.replace_time_zone("UTC")
+    out = history.select(
+        pl.col("series").cast(pl.String),
+        ts.dt.truncate("1h").alias("ts"),
+        pl.col("count").cast(pl.Float64).fill_nan(None).alias("y"),
+    )
+    if out["ts"].null_count() or out["series"].null_count():
+        raise HistoryError("history has rows without a series or a timestamp")
+    if (out["y"] < 0).any():
+        raise HistoryError("history has negative counts")
+    return out.unique(["series", "ts"], keep="first", maintain_order=True).sort("series", "ts")
+
+
+def _blank_stuck_zeros(grid: pl.DataFrame, stuck_zero_hours: int) -> pl.DataFrame:
+    """Runs of at least ``stuck_zero_hours`` zero counts are a stuck counter: made missing."""
+    zero = pl.col("y").fill_null(-1.0) == 0.0
+    run = (zero != zero.shift(1)).fill_null(True).cum_sum().over("series")
+    return (
+        grid.with_columns(run.alias("_run"), zero.alias("_zero"))
+        .with_columns(pl.len().over("series", "_run").alias("_len"))
+        .with_columns(
+            pl.when(pl.col("_zero") & (pl.col("_len") >= stuck_zero_hours))
+            .then(None)
+            .otherwise(pl.col("y"))
+            .alias("y")
+        )
+        .drop("_run", "_zero", "_len")
+    )
+
+
+def build_grid(
+    history: pl.DataFrame,
+    calendar: Calendar,
+    ends: pl.DataFrame | None = None,
+    *,
+    stuck_zero_hours: int = 12,
+) -> pl.DataFrame:
+    """The hourly grid of every series, with local-time, calendar and lag columns.
+
+    Parameters
+    ----------
+    history
+        A cleaned history (:func:`clean_history`).
+    calendar
+        Time zone, holidays and events.
+    ends
+        ``series``, ``end``: the last UTC hour each series' grid must reach (for forecasts);
+        by default its last count.
+    stuck_zero_hours
+        Runs of zeros at least this long are an outage, not an empty street.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``series, ts, y, row, first_row, local, date, hour, dow, how``, the columns of
+        :func:`analytics.forecasting.calendar.day_table`, ``y1 .. y8`` (counts at the same
+        local hour 1 to 8 weeks earlier) and ``sp1 .. sp8`` (whether those days were public
+        holidays or events). Rows are ordered by series, then time.
+    """
+    spans = history.group_by("series").agg(
+        pl.col("ts").min().alias("first"), pl.col("ts").max().alias("end")
+    )
+    if ends is not None:
+        spans = (
+            spans.join(ends.rename({"end": "_end"}), on="series", how="left")
+            .with_columns(pl.max_horizontal("end", "_end").alias("end"))
+            .drop("_end")
+        )
+    grid = (
+        spans.sort("series")
+        .select("series", pl.datetime_ranges("first", "end", "1h").alias("ts"))
+        .explode("ts")
+        .join(history, on=["series", "ts"], how="left", maintain_order="left")
+    )
+    grid = _blank_stuck_zeros(grid, stuck_zero_hours)
+    local = pl.col("ts").dt.convert_time_zone(calendar.timezone).dt.replace_time_zone(None)
+    grid = grid.with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("row"), local.alias("local")
+    ).with_columns(
+        pl.col("row").min().over("series").alias("first_row"),
+        (pl.col("local").dt.epoch("s") // 3600).alias("wall"),
+        pl.col("local").dt.date().alias("date"),
+        pl.col("local").dt.hour().cast(pl.Int16).alias("hour"),
+        (pl.col("local").dt.weekday() - 1).cast(pl.Int16).alias("dow"),
+    )
+    grid = grid.with_columns((pl.col("dow") * 24 + pl.col("hour")).alias("how"))
+    first, last = grid["date"].min(), grid["date"].max()
+    assert isinstance(first, date) and isinstance(last, date)
+    grid = grid.join(day_table(calendar, first, last), on="date", how="left", maintain_order="left")
+    by_wall = grid.select("series", "wall", "y").unique(["series", "wall"], keep="first")
+    special = sorted(calendar.special_days())
+    for k in range(1, LAG_WEEKS + 1):
+        grid = grid.with_columns((pl.col("wall") - WEEK_HOURS * k).alias("_key")).join(
+            by_wall.rename({"wall": "_key", "y": f"y{k}"}),
+            on=["series", "_key"],
+            how="left",
+            maintain_order="left",
+        )
+        grid = grid.with_columns(
+            (pl.col("date") - timedelta(days=7 * k)).is_in(special).alias(f"sp{k}")
+        )
+    sunday_back = (pl.col("dow") + 1) % 7 + 7  # days back to the Sunday 7-13 days earlier
+    for j in range(SUNDAYS):
+        grid = grid.with_columns((pl.col("wall") - 24 * (sunday_back + 7 * j)).alias("_key")).join(
+            by_wall.rename({"wall": "_key", "y": f"su{j + 1}"}),
+            on=["series", "_key"],
+            how="left",
+            maintain_order="left",
+        )
+    return grid.drop("_key")
+
+
+def forecast_ends(
+    history: pl.DataFrame, horizon: int, now: datetime | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The history known at the forecast origin, and each series' first and last forecast hour.
+
+    Without ``now`` each series is forecast from the hour after its last count; with ``now``
+    every series is forecast from ``now`` rounded up to the hour, and counts from then on are
+    ignored (they are not known yet at that time).
+
+    Returns
+    -------
+    tuple
+        The history cut at the origin, and a frame ``series, start, end`` (UTC hours).
+    """
+    if now is not None:
+        if now.tzinfo is None:
+            raise ValueError("Expected a time-zone-aware now.")
+        now = now.astimezone(UTC)
+        first = now.replace(minute=0, second=0, microsecond=0)
+        if first < now:
+            first += timedelta(hours=1)
+        history = history.filter(pl.col("ts") < first)
+        spans = history.group_by("series").agg(pl.lit(first).alias("start"))
+    else:
+        spans = history.group_by("series").agg(
+            (pl.col("ts").max() + timedelta(hours=1)).alias("start")
+        )
+    spans = spans.with_columns((pl.col("start") + timedelta(hours=horizon - 1)).alias("end")).sort(
+        "series"
+    )
+    return history, spans
