@@ -4,6 +4,8 @@ import logging
 
 import typer
 
+from analytics.forecasting.cli import forecast_app
+from analytics.forecasting.refresh_cli import forecast_calendar, forecast_events, forecast_refresh
 from analytics.routing.cli import routes_app
 from api.cli import api, tokens_app
 from deploy.demo import demo
@@ -44,6 +46,10 @@ app.add_typer(devices_app, name="devices")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(contract_app, name="contract")
 app.add_typer(routes_app, name="routes")
+forecast_app.command("refresh")(forecast_refresh)
+forecast_app.command("calendar")(forecast_calendar)
+forecast_app.command("events")(forecast_events)
+app.add_typer(forecast_app, name="forecast")
 
 
 def main() -> None:

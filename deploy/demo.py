@@ -172,12 +172,19 @@ def demo(
         children.append(
             ("simulate", _child(["simulate", "--council", DEMO_COUNCIL, "--seed", str(seed)], env))
         )
+        children.append(
+            (
+                "forecast",
+                _child(["forecast", "refresh", "--council", DEMO_COUNCIL, "--every", "900"], env),
+            )
+        )
         base = f"http://{host}:{port}"
         if not _wait_healthy(f"{base}/health", time.monotonic() + 60):
             raise IngestError(f"the API did not become healthy at {base}/health within 60s")
         print(
             f"\nsmartstreets is running\n"
             f"  pages           {base}/\n"
+            f"  how busy        {base}/councils/{DEMO_COUNCIL}\n"
             f"  API docs        {base}/docs\n"
             f"  health          {base}/health\n"
             f"  busy now        {base}/v1/councils/{DEMO_COUNCIL}/zones/now\n"
@@ -207,7 +214,7 @@ def demo(
         exit_code = 1
     finally:
         # Simulators first, then ingest (it writes and acknowledges what it holds), then the API.
-        order = {"simulate": 0, "ingest": 1, "api": 2}
+        order = {"simulate": 0, "forecast": 0, "ingest": 1, "api": 2}
         for name, proc in sorted(children, key=lambda c: order.get(c[0], 9)):
             if name == "ingest" and db_url is not None and proc.poll() is None:
                 try:

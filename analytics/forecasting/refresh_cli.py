@@ -1,0 +1,105 @@
+"""``smartstreets forecast refresh|calendar|events``: the council side of forecasting."""
+
+import csv
+import logging
+import signal
+import threading
+from datetime import date
+from pathlib import Path
+from types import FrameType
+
+import psycopg
+import typer
+
+from analytics.forecasting.calendars import CALENDARS
+from analytics.forecasting.store import refresh_forecasts
+from deploy.cli_support import DatabaseUrlOption, database_url_or_fail, fail
+from ingest.db.connect import connect
+
+log = logging.getLogger(__name__)
+
+
+def _known(conn: psycopg.Connection, council: str) -> None:
+    if conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone() is None:
+        fail(f"unknown council {council!r}")
+
+
+def forecast_refresh(
+    council: str = typer.Option(..., help="Council slug."),
+    every: float | None = typer.Option(
+        None, min=60, max=86400, help="Keep refreshing every this many seconds until stopped."
+    ),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Forecast the next 48 hours of every zone and counter and store them for the API."""
+    url = database_url_or_fail(database_url)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while True:
+        try:
+            with connect(url) as conn:
+                _known(conn, council)
+                rows = refresh_forecasts(conn, council)
+            print(f"{rows} forecast hours stored for {council}", flush=True)
+        except psycopg.OperationalError as exc:
+            if every is None:
+                fail(str(exc).strip())
+            log.warning("forecast refresh failed, will retry: %s", str(exc).strip())
+        if every is None or stop.wait(every):
+            return
+
+
+def forecast_calendar(
+    council: str = typer.Option(..., help="Council slug."),
+    name: str = typer.Option(..., "--calendar", help=f"One of: {', '.join(CALENDARS)}."),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Choose the public and school holidays a council's forecasts know about."""
+    if name not in CALENDARS:
+        fail(f"--calendar: expected one of {', '.join(CALENDARS)}, got {name!r}", 2)
+    url = database_url_or_fail(database_url)
+    with connect(url) as conn:
+        _known(conn, council)
+        conn.execute("UPDATE council SET holiday_calendar = %s WHERE slug = %s", (name, council))
+        conn.commit()
+    print(f"{council} forecasts use the {name!r} calendar")
+
+
+def forecast_events(
+    council: str = typer.Option(..., help="Council slug."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CSV with columns date,name[,uplift]."
+    ),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Replace a council's events (markets, fairs, parades) with those in FILE."""
+    events = []
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not {"date", "name"} <= set(reader.fieldnames or ()):
+            fail(f"{file}: expected columns date,name[,uplift]", 2)
+        for line, row in enumerate(reader, start=2):
+            try:
+                day = date.fromisoformat(row["date"].strip())
+                uplift = float(row["uplift"]) if (row.get("uplift") or "").strip() else None
+            except ValueError:
+                fail(f"{file}:{line}: expected a date YYYY-MM-DD and a number uplift", 2)
+            if not row["name"].strip() or (uplift is not None and not 0 < uplift <= 20):
+                fail(f"{file}:{line}: expected a name and an uplift in (0, 20]", 2)
+            events.append((council, day, row["name"].strip(), uplift))
+    url = database_url_or_fail(database_url)
+    with connect(url) as conn:
+        _known(conn, council)
+        with conn.transaction():
+            conn.execute("DELETE FROM council_event WHERE council = %s", (council,))
+            conn.cursor().executemany(
+                "INSERT INTO council_event (council, day, name, uplift) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                events,
+            )
+    print(f"{len(events)} event(s) set for {council}")

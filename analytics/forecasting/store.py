@@ -1,0 +1,116 @@
+"""The forecasting package's database side: hourly history in, 48-hour forecasts out.
+
+Forecasts are made by a scheduled refresh (``smartstreets forecast refresh``) and stored in
+``footfall_forecast``, so the public API only reads a small table and can serve many residents.
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import psycopg
+
+from analytics.forecasting.calendar import Calendar, Event
+from analytics.forecasting.calendars import CALENDARS
+from analytics.forecasting.errors import HistoryError
+from analytics.forecasting.model import forecast_series
+
+log = logging.getLogger(__name__)
+
+HISTORY = timedelta(weeks=52)  # the forecaster gains from a year or more (holidays recur)
+HORIZON_H = 48
+MIN_COUNTERS_PUBLIC = 3  # fewer counters in a zone: per-counter figures only if the council opts in
+
+
+def council_calendar(conn: psycopg.Connection, council: str) -> Calendar:
+    """The council's holiday calendar (by name), in its time zone, with its events."""
+    row = conn.execute(
+        "SELECT holiday_calendar, timezone FROM council WHERE slug = %s", (council,)
+    ).fetchone()
+    if row is None:
+        raise ValueError(f"unknown council {council!r}")
+    events = [
+        Event(day, name, uplift)
+        for day, name, uplift in conn.execute(
+            "SELECT day, name, uplift FROM council_event WHERE council = %s ORDER BY day",
+            (council,),
+        )
+    ]
+    base = CALENDARS.get(str(row[0]), Calendar)()
+    return base.with_timezone(str(row[1])).with_events(events)
+
+
+def hourly_history(
+    conn: psycopg.Connection, council: str, now: datetime, history: timedelta = HISTORY
+) -> pl.DataFrame:
+    """Complete hours before ``now``: one series per zone (``zone:…``) and per counter
+    (``counter:…``). A zone's hour counts only when every one of its counters reported in it,
+    so a counter outage is a gap, not a quiet hour."""
+    end = now.replace(minute=0, second=0, microsecond=0)
+    rows = conn.execute(
+        "SELECT h.device_id, h.zone, h.bucket, h.count FROM footfall_hourly_device h "
+        "JOIN device d USING (device_id) "
+        "WHERE h.council = %s AND d.kind = 'counter' AND h.bucket >= %s AND h.bucket < %s",
+        (council, end - history, end),
+    ).fetchall()
+    schema: list[tuple[str, pl.DataType]] = [
+        ("device_id", pl.String()),
+        ("zone", pl.String()),
+        ("ts", pl.Datetime("us", "UTC")),
+        ("count", pl.Float64()),
+    ]
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    counters = frame.group_by("zone").agg(pl.col("device_id").n_unique().alias("total"))
+    zones = (
+        frame.group_by("zone", "ts")
+        .agg(pl.col("count").sum(), pl.col("device_id").n_unique().alias("present"))
+        .join(counters, on="zone")
+        .filter(pl.col("present") == pl.col("total"))
+        .select(series=pl.lit("zone:") + pl.col("zone"), ts="ts", count="count")
+    )
+    devices = frame.select(series=pl.lit("counter:") + pl.col("device_id"), ts="ts", count="count")
+    return pl.concat([zones, devices]).sort("series", "ts")
+
+
+def _usual(history: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
+    """Mean of the same hour of the week over the four weeks before each target hour."""
+    lagged = pl.concat(
+        [
+            history.with_columns(pl.col("ts") + timedelta(weeks=w)).select("series", "ts", "count")
+            for w in range(1, 5)
+        ]
+    )
+    usual = lagged.group_by("series", "ts").agg(pl.col("count").mean().alias("usual"))
+    return targets.join(usual, on=["series", "ts"], how="left")
+
+
+def refresh_forecasts(conn: psycopg.Connection, council: str, now: datetime | None = None) -> int:
+    """Forecast the next 48 hours of every zone and counter of ``council`` and store them,
+    replacing the previous forecasts. Returns the rows stored."""
+    now = now or datetime.now(UTC)
+    calendar = council_calendar(conn, council)
+    history = hourly_history(conn, council, now)
+    if history.is_empty():
+        log.info("no footfall history for %s yet: nothing to forecast", council)
+        return 0
+    start = now.replace(minute=0, second=0, microsecond=0)
+    try:
+        made = forecast_series(history, HORIZON_H, calendar=calendar, now=start)
+    except HistoryError as exc:
+        log.info("no forecast for %s yet: %s", council, exc)
+        return 0
+    made = _usual(history, made)
+    records = [
+        (council, r["series"], r["ts"], r["forecast"], r["lo80"], r["hi80"], r["usual"], now)
+        for r in made.iter_rows(named=True)
+    ]
+    with conn.transaction():
+        conn.execute("DELETE FROM footfall_forecast WHERE council = %s", (council,))
+        with conn.cursor().copy(
+            "COPY footfall_forecast (council, series, ts, forecast, lo80, hi80, usual, made_at) "
+            "FROM STDIN"
+        ) as copy:
+            for record in records:
+                copy.write_row(record)
+    log.info("stored %d forecast rows for %s", len(records), council)
+    return len(records)
