@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
 import uvicorn
@@ -206,13 +207,11 @@ def test_chart_renders_in_headless_chromium(
     assert shot.exists(), out.stderr[-2000:]
     image = Image.open(io.BytesIO(shot.read_bytes())).convert("RGB")
 
+    pixels = np.asarray(image, dtype=np.int16)
+
     def pixels_near(colour: str, tolerance: int = 12) -> int:
-        r, g, b = _rgb(colour)
-        return sum(
-            1
-            for pr, pg, pb in image.getdata()  # type: ignore[misc]
-            if abs(pr - r) <= tolerance and abs(pg - g) <= tolerance and abs(pb - b) <= tolerance
-        )
+        target = np.array(_rgb(colour), dtype=np.int16)
+        return int((np.abs(pixels - target) <= tolerance).all(axis=2).sum())
 
     assert pixels_near(FORECAST) > 250 * len(zones), "forecast line not drawn"
     assert pixels_near(BAND, 4) > 2000 * len(zones), "likely-range band not drawn"
