@@ -6,6 +6,7 @@ import typer
 
 from analytics.forecasting.cli import forecast_app
 from analytics.forecasting.refresh_cli import forecast_calendar, forecast_events, forecast_refresh
+from analytics.potholes.cli import potholes_app
 from analytics.routing.cli import routes_app
 from api.cli import api, tokens_app
 from deploy.demo import demo
@@ -50,6 +51,7 @@ forecast_app.command("refresh")(forecast_refresh)
 forecast_app.command("calendar")(forecast_calendar)
 forecast_app.command("events")(forecast_events)
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(potholes_app, name="potholes")
 
 
 def main() -> None:
