@@ -1,0 +1,279 @@
+"""Server-side confirmation of potholes from many phones' ``bump`` reports.
+
+Each report is scored (peak, speed, sample rate, GPS accuracy, and the sharpness of its window:
+a pothole is a jolt, a hump a slow heave), clustered by position *and* heading so that opposite
+lanes and parallel streets stay apart, and a cluster is confirmed when enough distinct phones
+agree, weighted by quality. Clusters on a known asset (speed hump, manhole, level crossing) are
+dropped. Positions are projected to metres around the first report: exact enough over a town.
+"""
+
+import cmath
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, get_args
+
+from ingest.contract.payloads import BumpReport
+
+AssetKind = Literal["speed_hump", "manhole", "level_crossing"]
+ASSET_KINDS: tuple[AssetKind, ...] = get_args(AssetKind)
+_M_PER_DEG = 111_320.0
+
+
+def _require(ok: bool, expected: str) -> None:
+    if not ok:
+        raise ValueError(f"Expected {expected}.")
+
+
+@dataclass(frozen=True)
+class ConfirmParams:
+    """Parameters of scoring, clustering and confirmation.
+
+    Parameters
+    ----------
+    radius_m
+        Largest distance (m) from a cluster's centroid at which a report joins it.
+    heading_tol_deg
+        Largest heading difference (degrees) within a cluster: a two-way street has two.
+    min_devices
+        Distinct phones needed to confirm a pothole.
+    min_evidence
+        Smallest sum over distinct phones of each phone's best report quality to confirm.
+    asset_margin_m
+        Added to an asset's radius when suppressing clusters near it.
+    severe_g
+        Peak (g) at which a report's severity reaches 1.
+    """
+
+    radius_m: float = 11.0
+    heading_tol_deg: float = 45.0
+    min_devices: int = 3
+    min_evidence: float = 1.2
+    asset_margin_m: float = 2.0
+    severe_g: float = 3.0
+
+    def __post_init__(self) -> None:
+        _require(0 < self.radius_m <= 100, "radius_m in (0, 100]")
+        _require(0 < self.heading_tol_deg <= 180, "heading_tol_deg in (0, 180]")
+        _require(1 <= self.min_devices <= 1000, "min_devices in [1, 1000]")
+        _require(0 <= self.min_evidence <= 1000, "min_evidence in [0, 1000]")
+        _require(0 <= self.asset_margin_m <= 100, "asset_margin_m in [0, 100]")
+        _require(0 < self.severe_g <= 32, "severe_g in (0, 32]")
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A known road feature that jolts vehicles and is not a defect, from the council's layer."""
+
+    kind: AssetKind
+    lat: float
+    lon: float
+    radius_m: float = 8.0
+
+    def __post_init__(self) -> None:
+        _require(self.kind in ASSET_KINDS, f"kind in {ASSET_KINDS}")
+        _require(-90 <= self.lat <= 90 and -180 <= self.lon <= 180, "lat, lon in WGS 84 range")
+        _require(0 < self.radius_m <= 500, "radius_m in (0, 500]")
+
+
+@dataclass(frozen=True)
+class DeviceReport:
+    """A ``bump`` report with the pseudonymous device id of the topic it came on."""
+
+    device_id: str
+    report: BumpReport
+
+
+@dataclass(frozen=True)
+class Pothole:
+    """A cluster of reports: a pothole candidate or a confirmed pothole.
+
+    ``lat``/``lon`` is the quality-weighted centroid, ``heading_deg`` the direction of travel of
+    its reports (None when none had one), ``severity`` the quality-weighted mean severity in
+    [0, 1], ``confidence`` in [0, 1] grows with the distinct phones' summed quality.
+    """
+
+    lat: float
+    lon: float
+    heading_deg: float | None
+    severity: float
+    confidence: float
+    reports: int
+    devices: int
+    first_seen: datetime
+    last_seen: datetime
+    state: Literal["candidate", "confirmed"]
+
+
+def report_quality(report: BumpReport) -> float:
+    """How much one report is worth as evidence of a pothole, in [0, 1].
+
+    Parameters
+    ----------
+    report
+        The report; missing optional fields get a neutral middle score.
+
+    Returns
+    -------
+    float
+        The product of scores for peak, speed, sample rate, GPS accuracy and window shape.
+    """
+    peak = _clamp((report.peak_z_g - 0.3) / 0.9, 0.1, 1.0)
+    # Below walking pace a phone is handled, not driven; very fast passes blur the position.
+    speed = _clamp(report.speed_mps / 6.0, 0.0, 1.0) * (0.7 if report.speed_mps > 30 else 1.0)
+    rate = 0.6 if report.sample_hz is None else _clamp(report.sample_hz / 20.0, 0.25, 1.0)
+    acc = 0.7 if report.accuracy_m is None else _clamp(1.2 - report.accuracy_m / 25.0, 0.2, 1.0)
+    shape = 0.8
+    if report.samples_z_g and report.sample_hz is not None:
+        shape = _clamp(1.2 * sharpness(report.samples_z_g, report.sample_hz), 0.1, 1.0)
+    return peak * speed * rate * acc * shape
+
+
+def sharpness(samples_z_g: Sequence[float], sample_hz: float) -> float:
+    """How much of a window's peak is a sharp jolt rather than a slow heave, in [0, 1].
+
+    One minus the largest |moving average| over 0.3 s as a share of the peak: a pothole's
+    down-then-up averages out, a hump's heave does not.
+    """
+    peak = max((abs(x) for x in samples_z_g), default=0.0)
+    if peak == 0.0:
+        return 0.0
+    half = max(1, round(0.15 * sample_hz))
+    windows = (samples_z_g[max(0, i - half) : i + half + 1] for i in range(len(samples_z_g)))
+    heave = max(abs(sum(w)) / len(w) for w in windows)
+    return _clamp(1.0 - heave / peak, 0.0, 1.0)
+
+
+@dataclass
+class _Cluster:
+    members: list[int]
+    pos: complex  # x + iy in metres
+    weight: float
+    direction: complex  # quality-weighted sum of unit headings; 0 when none had one
+
+
+def cluster_reports(
+    reports: Sequence[DeviceReport], params: ConfirmParams = ConfirmParams()
+) -> list[list[int]]:
+    """Group reports of the same spot and direction of travel.
+
+    Parameters
+    ----------
+    reports
+        The reports, in any order; they are taken in time order.
+    params
+        ``radius_m`` and ``heading_tol_deg`` decide membership.
+
+    Returns
+    -------
+    list[list[int]]
+        Indices into ``reports``, one list per cluster. Each report joins the nearest cluster
+        within reach whose heading agrees; one without a heading agrees with any.
+    """
+    if not reports:
+        return []
+    xy = _project(reports[0].report.lat, ((d.report.lat, d.report.lon) for d in reports))
+    order = sorted(range(len(reports)), key=lambda i: (reports[i].report.ts, reports[i].device_id))
+    clusters: list[_Cluster] = []
+    for i in order:
+        r, pos = reports[i].report, xy[i]
+        w, direction = max(report_quality(r), 1e-3), _unit(r.heading_deg)
+        tol = math.radians(params.heading_tol_deg)
+        reach = [
+            c
+            for c in clusters
+            if abs(c.pos - pos) <= params.radius_m and _agree(c.direction, direction, tol)
+        ]
+        if not reach:
+            clusters.append(_Cluster([i], pos, w, w * direction))
+            continue
+        best = min(reach, key=lambda c: abs(c.pos - pos))
+        best.pos = (best.pos * best.weight + pos * w) / (best.weight + w)
+        best.weight += w
+        best.direction += w * direction
+        best.members.append(i)
+    return [c.members for c in clusters]
+
+
+def confirm(
+    reports: Sequence[DeviceReport],
+    assets: Iterable[Asset] = (),
+    params: ConfirmParams = ConfirmParams(),
+) -> list[Pothole]:
+    """Potholes (candidates and confirmed) from reports, minus those on known assets.
+
+    Parameters
+    ----------
+    reports
+        ``bump`` reports with their device ids.
+    assets
+        The council's layer of speed humps, manholes and level crossings.
+    params
+        Clustering and confirmation parameters.
+
+    Returns
+    -------
+    list[Pothole]
+        One per cluster whose centroid is not on an asset, in order of first report.
+    """
+    if not reports:
+        return []
+    lat0 = reports[0].report.lat
+    assets = list(assets)
+    asset_xy = _project(lat0, ((a.lat, a.lon) for a in assets))
+    out = []
+    for members in cluster_reports(reports, params):
+        p = _summarise([reports[i] for i in members], params)
+        (pos,) = _project(lat0, [(p.lat, p.lon)])
+        reach = (a.radius_m + params.asset_margin_m for a in assets)
+        if not any(abs(q - pos) <= r for q, r in zip(asset_xy, reach, strict=True)):
+            out.append(p)
+    return sorted(out, key=lambda p: p.first_seen)
+
+
+def _summarise(members: Sequence[DeviceReport], params: ConfirmParams) -> Pothole:
+    rs = [m.report for m in members]
+    q = [max(report_quality(r), 1e-3) for r in rs]
+    total, pairs = sum(q), list(zip(rs, q, strict=True))
+    best: dict[str, float] = {}
+    for m, w in zip(members, q, strict=True):
+        best[m.device_id] = max(best.get(m.device_id, 0.0), w)
+    evidence = sum(best.values())  # a phone's repeat passes add no evidence beyond its best
+    confirmed = len(best) >= params.min_devices and evidence >= params.min_evidence
+    direction = sum(w * _unit(r.heading_deg) for r, w in pairs)
+    return Pothole(
+        lat=sum(r.lat * w for r, w in pairs) / total,
+        lon=sum(r.lon * w for r, w in pairs) / total,
+        heading_deg=None if direction == 0 else math.degrees(cmath.phase(direction)) % 360.0,
+        severity=sum(min(1.0, r.peak_z_g / params.severe_g) * w for r, w in pairs) / total,
+        confidence=1.0 - math.exp(-evidence),
+        reports=len(rs),
+        devices=len(best),
+        first_seen=min(r.ts for r in rs),
+        last_seen=max(r.ts for r in rs),
+        state="confirmed" if confirmed else "candidate",
+    )
+
+
+def devices_since(reports: Iterable[DeviceReport], since: datetime) -> int:
+    """Distinct devices among ``reports`` made after ``since``."""
+    return len({d.device_id for d in reports if d.report.ts > since})
+
+
+def _project(lat0: float, points: Iterable[tuple[float, float]]) -> list[complex]:
+    k = _M_PER_DEG * math.cos(math.radians(lat0))
+    return [complex(lon * k, lat * _M_PER_DEG) for lat, lon in points]
+
+
+def _agree(a: complex, b: complex, tol_rad: float) -> bool:
+    """Headings (as weighted unit vectors) within ``tol_rad``, or either unknown."""
+    return a == 0 or b == 0 or abs(cmath.phase(a / b)) <= tol_rad
+
+
+def _unit(heading_deg: float | None) -> complex:
+    return 0j if heading_deg is None else cmath.rect(1.0, math.radians(heading_deg))
+
+
+def _clamp(x: float, lo: float, hi: float) -> float:
+    return min(hi, max(lo, x))

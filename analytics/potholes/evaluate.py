@@ -1,0 +1,209 @@
+"""Evaluating confirmation end to end on simulated towns: detector → reports → confirm → truth.
+
+Phones are a fixed pool per town, so the same phone drives several trips (distinct phones, not
+trips, confirm a pothole). A confirmed pothole is right when a true pothole lies within
+``match_m``; a true pothole is found when a confirmed pothole lies within ``match_m`` of it.
+"""
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from analytics.potholes.confirm import Asset, ConfirmParams, DeviceReport, Pothole, confirm
+from simulators.features import RoadFeature
+from simulators.phones import random_phone, simulate_trip
+from simulators.world import build_world
+
+START = datetime(2026, 3, 2, 8, tzinfo=UTC)
+_M_PER_DEG = 111_320.0
+
+
+@dataclass(frozen=True)
+class EvaluationParams:
+    """What to simulate and how to score it.
+
+    Parameters
+    ----------
+    seeds
+        Towns (``build_world`` seeds).
+    trips
+        Trips per town.
+    phones
+        Distinct phones per town; each trip draws one.
+    rates_hz
+        Sample rates the phones are drawn from, uniformly.
+    match_m
+        Largest distance (m) between a confirmed and a true pothole that match.
+    well_hit
+        Distinct phones hitting a pothole for it to count in the "well hit" recall.
+    """
+
+    seeds: tuple[int, ...] = (1, 2, 3)
+    trips: int = 400
+    phones: int = 200
+    rates_hz: tuple[float, ...] = (20.0, 50.0, 100.0)
+    match_m: float = 15.0
+    well_hit: int = 5
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ValueError("Expected at least one seed.")
+        if not 1 <= self.trips <= 100_000:
+            raise ValueError("Expected trips in [1, 100000].")
+        if not 1 <= self.phones <= 100_000:
+            raise ValueError("Expected phones in [1, 100000].")
+        if not self.rates_hz or not all(5 <= r <= 100 for r in self.rates_hz):
+            raise ValueError("Expected rates_hz in [5, 100].")
+        if not 0 < self.match_m <= 100:
+            raise ValueError("Expected match_m in (0, 100].")
+        if not 1 <= self.well_hit <= 1000:
+            raise ValueError("Expected well_hit in [1, 1000].")
+
+
+@dataclass(frozen=True)
+class Score:
+    """Figures of one run (all towns pooled)."""
+
+    reports: int
+    clusters: int
+    confirmed: int
+    true_confirmed: int
+    potholes_hit: int
+    potholes_found: int
+    well_hit: int
+    well_hit_found: int
+    humps_well_hit: int
+    humps_confirmed: int
+    false_by_kind: dict[str, int]
+
+    @property
+    def precision(self) -> float:
+        """Confirmed potholes within reach of a true pothole, as a share of confirmed."""
+        return self.true_confirmed / self.confirmed if self.confirmed else math.nan
+
+    @property
+    def recall_well_hit(self) -> float:
+        """Potholes hit by at least ``well_hit`` phones that were confirmed."""
+        return self.well_hit_found / self.well_hit if self.well_hit else math.nan
+
+    @property
+    def recall(self) -> float:
+        """Potholes hit at least once that were confirmed."""
+        return self.potholes_found / self.potholes_hit if self.potholes_hit else math.nan
+
+    @property
+    def hump_share(self) -> float:
+        """Speed humps hit by ``well_hit`` phones with a wrongly confirmed pothole on them."""
+        return self.humps_confirmed / self.humps_well_hit if self.humps_well_hit else math.nan
+
+
+@dataclass(frozen=True)
+class Town:
+    """One simulated town's reports and truth."""
+
+    reports: tuple[DeviceReport, ...]
+    features: tuple[RoadFeature, ...]
+    hit_by: dict[str, frozenset[str]]
+    """Feature id → distinct devices that hit it."""
+
+
+def simulate_town(seed: int, params: EvaluationParams) -> Town:
+    """Drive ``params.trips`` trips through the town of ``seed`` and collect their reports."""
+    world = build_world("bench", seed=seed, bins=1, counters=1)
+    reports: list[DeviceReport] = []
+    hit_by: dict[str, set[str]] = defaultdict(set)
+    for n in range(params.trips):
+        rng = random.Random(f"bench-potholes-{seed}-{n}")
+        device = rng.randrange(params.phones)
+        device_rng = random.Random(f"bench-potholes-phone-{seed}-{device}")
+        phone = replace(random_phone(device_rng), sample_hz=device_rng.choice(params.rates_hz))
+        path = world.network.random_trip(rng)
+        trip = simulate_trip(
+            world.network.route_points(path),
+            world.network.leg_speeds(path),
+            world.features,
+            START + timedelta(minutes=5 * n),
+            rng,
+            phone,
+        )
+        device_id = f"phone-{device:05d}"
+        reports.extend(DeviceReport(device_id, r) for r in trip.reports)
+        for h in trip.hits:
+            hit_by[h.feature_id].add(device_id)
+    frozen = {k: frozenset(v) for k, v in hit_by.items()}
+    return Town(tuple(reports), world.features, frozen)
+
+
+def known_assets(features: Sequence[RoadFeature], radius_m: float = 8.0) -> list[Asset]:
+    """The asset layer a council would import: the speed humps and manholes it knows."""
+    return [
+        Asset(f.kind, f.lat, f.lon, radius_m)
+        for f in features
+        if f.kind == "speed_hump" or f.kind == "manhole"
+    ]
+
+
+def score(towns: Sequence[tuple[Town, list[Pothole]]], params: EvaluationParams) -> Score:
+    """Match each town's potholes to its truth and pool the figures."""
+    c: dict[str, int] = defaultdict(int)
+    false_by_kind: dict[str, int] = defaultdict(int)
+    for town, potholes in towns:
+        confirmed = [p for p in potholes if p.state == "confirmed"]
+        truth = [f for f in town.features if f.kind == "pothole"]
+        c["reports"] += len(town.reports)
+        c["clusters"] += len(potholes)
+        c["confirmed"] += len(confirmed)
+        for p in confirmed:
+            near = [f for f in town.features if _metres(p, f) <= params.match_m]
+            if any(f.kind == "pothole" for f in near):
+                c["true"] += 1
+            else:
+                kind = min(near, key=lambda f: _metres(p, f)).kind if near else "nothing"
+                false_by_kind[kind] += 1
+        for f in truth:
+            devices = len(town.hit_by.get(f.feature_id, ()))
+            found = any(_metres(p, f) <= params.match_m for p in confirmed)
+            c["hit"] += devices > 0
+            c["found"] += devices > 0 and found
+            c["well"] += devices >= params.well_hit
+            c["well_found"] += devices >= params.well_hit and found
+        for f in town.features:
+            if f.kind != "speed_hump" or len(town.hit_by.get(f.feature_id, ())) < params.well_hit:
+                continue
+            c["humps"] += 1
+            c["humps_confirmed"] += any(
+                _metres(p, f) <= params.match_m
+                and not any(_metres(p, t) <= params.match_m for t in truth)
+                for p in confirmed
+            )
+    return Score(
+        c["reports"], c["clusters"], c["confirmed"], c["true"], c["hit"], c["found"], c["well"],
+        c["well_found"], c["humps"], c["humps_confirmed"], dict(false_by_kind),
+    )  # fmt: skip
+
+
+def evaluate(
+    params: EvaluationParams = EvaluationParams(),
+    confirm_params: ConfirmParams | None = None,
+) -> dict[str, Score]:
+    """Simulate the towns once and score confirmation with and without the asset layer.
+
+    Returns
+    -------
+    dict[str, Score]
+        Keys ``"with assets"`` and ``"without assets"``.
+    """
+    confirm_params = confirm_params or ConfirmParams()
+    towns = [simulate_town(s, params) for s in params.seeds]
+    with_assets = [(t, confirm(t.reports, known_assets(t.features), confirm_params)) for t in towns]
+    without = [(t, confirm(t.reports, (), confirm_params)) for t in towns]
+    return {"with assets": score(with_assets, params), "without assets": score(without, params)}
+
+
+def _metres(p: Pothole | RoadFeature, f: RoadFeature) -> float:
+    north = (f.lat - p.lat) * _M_PER_DEG
+    east = (f.lon - p.lon) * _M_PER_DEG * math.cos(math.radians(p.lat))
+    return math.hypot(north, east)
