@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from analytics.potholes.lifecycle import Action, Lifecycle
+
 BusyLevel = Literal["quiet", "usual", "busy", "very busy", "unknown"]
 
 
@@ -102,3 +104,53 @@ class ErrorPublic(BaseModel):
     """A request the API refused."""
 
     detail: str
+
+
+class PotholePublic(BaseModel):
+    """A pothole as confirmed from many phones (their ids are never published)."""
+
+    pothole_id: int
+    lat: float
+    lon: float
+    heading_deg: float | None = Field(description="Direction of travel, degrees from north.")
+    severity: float = Field(description="Mean severity in [0, 1].")
+    confidence: float = Field(description="Confidence in [0, 1]; grows with distinct phones.")
+    reports: int
+    devices: int = Field(description="Distinct phones that reported it.")
+    first_seen: datetime
+    last_seen: datetime
+    state: Lifecycle
+    state_changed_at: datetime
+    duplicate_of: int | None
+
+
+class PotholeActionCreate(BaseModel):
+    """A council's action on a pothole."""
+
+    action: Action
+    duplicate_of: int | None = Field(
+        default=None, description="With mark_duplicate: the pothole this one duplicates."
+    )
+
+
+class PotholeStatePublic(BaseModel):
+    """A pothole's state after an action."""
+
+    pothole_id: int
+    state: Lifecycle
+    duplicate_of: int | None
+
+
+class ServiceRequestPublic(BaseModel):
+    """An Open311 GeoReport v2 service request."""
+
+    service_request_id: str
+    status: Literal["open", "closed"]
+    status_notes: str
+    service_name: str
+    service_code: str
+    description: str
+    requested_datetime: datetime
+    updated_datetime: datetime
+    lat: float
+    long: float

@@ -6,10 +6,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import typer
 
+from analytics.potholes.assets import AssetError, import_assets
 from analytics.potholes.detector import DetectorParams, Sample, detect
-from deploy.cli_support import fail
+from analytics.potholes.store import refresh_potholes
+from deploy.cli_support import DatabaseUrlOption, database_url_or_fail, fail
+from ingest.db.connect import connect
 
 potholes_app = typer.Typer(
     help="Potholes found in phones' accelerometer traces.", no_args_is_help=True
@@ -132,3 +136,49 @@ def potholes_detect(
     out.writerow(OUTPUT_HEADER)
     for e in events:
         out.writerow((f"{t0 + e.t:.3f}", f"{e.lat:.6f}", f"{e.lon:.6f}", f"{e.severity:.3f}"))
+
+
+@potholes_app.command("refresh")
+def potholes_refresh(
+    council: str = typer.Option(..., help="Council slug."),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Confirm potholes from the council's last 90 days of bump reports and store them.
+
+    Prints the counts: reports read, clusters found, potholes inserted, updated and whose
+    state changed (a repaired pothole hit again by enough new phones is reopened).
+    """
+    url = database_url_or_fail(database_url)
+    try:
+        with connect(url) as conn:
+            counts = refresh_potholes(conn, council)
+    except LookupError as exc:
+        fail(str(exc))
+    except psycopg.Error as exc:
+        fail(str(exc).strip().splitlines()[0])
+    print(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@potholes_app.command("assets")
+def potholes_assets(
+    file: Path = typer.Argument(
+        ...,
+        metavar="FILE",
+        help="CSV (asset_id,kind,lat,lon[,radius_m]) or GeoJSON of Point features with "
+        "properties asset_id, kind and radius_m; kind is speed_hump, manhole or level_crossing.",
+    ),
+    council: str = typer.Option(..., help="Council slug."),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Import the council's road assets, whose jolts are not potholes (same ids are replaced)."""
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    url = database_url_or_fail(database_url)
+    try:
+        with connect(url) as conn:
+            n = import_assets(conn, council, file)
+    except AssetError as exc:
+        fail(str(exc))
+    except psycopg.Error as exc:
+        fail(str(exc).strip().splitlines()[0])
+    print(f"imported {n} assets for {council}")

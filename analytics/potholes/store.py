@@ -1,0 +1,250 @@
+"""Stored potholes: confirmed from the council's bump reports, matched to earlier refreshes so
+each keeps its id and lifecycle, and moved along that lifecycle by the council's actions."""
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import psycopg
+from psycopg.rows import dict_row
+
+from analytics.potholes.confirm import (
+    Asset,
+    AssetKind,
+    ConfirmParams,
+    DeviceReport,
+    Pothole,
+    cluster_reports,
+    confirm,
+    devices_since,
+)
+from analytics.potholes.lifecycle import Action, Lifecycle, advance
+from ingest.contract.payloads import BumpReport
+
+WINDOW = timedelta(days=90)
+"""How far back bump reports count."""
+_M_PER_DEG = 111_320.0
+
+
+class TransitionError(ValueError):
+    """A council's action that the pothole's state does not allow."""
+
+
+def load_reports(conn: psycopg.Connection, council: str, now: datetime) -> list[DeviceReport]:
+    """The council's bump reports of the ``WINDOW`` before ``now``, oldest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """
+            SELECT device_id, ts, lat, lon, speed_mps, peak_z_g, accuracy_m, heading_deg,
+                   sample_hz, samples_z_g
+            FROM bump_report
+            WHERE council = %s AND ts > %s AND ts <= %s
+            ORDER BY ts, device_id
+            """,
+            (council, now - WINDOW, now),
+        )
+        rows = cur.fetchall()
+    return [DeviceReport(r.pop("device_id"), BumpReport(**r)) for r in rows]
+
+
+def load_assets(conn: psycopg.Connection, council: str) -> list[Asset]:
+    """The council's road assets."""
+    rows = conn.execute(
+        "SELECT kind, lat, lon, radius_m FROM road_asset WHERE council = %s", (council,)
+    ).fetchall()
+    return [Asset(cast(AssetKind, k), lat, lon, radius) for k, lat, lon, radius in rows]
+
+
+def refresh_potholes(
+    conn: psycopg.Connection,
+    council: str,
+    now: datetime | None = None,
+    params: ConfirmParams | None = None,
+) -> dict[str, int]:
+    """Confirm potholes from the last 90 days of reports and store them.
+
+    Parameters
+    ----------
+    conn
+        A connection; the refresh runs in one transaction.
+    council
+        The council's slug.
+    now
+        The end of the window (default: now).
+    params
+        Confirmation parameters (default: :class:`ConfirmParams`); ``radius_m`` and
+        ``heading_tol_deg`` also match clusters to stored potholes.
+
+    Returns
+    -------
+    dict[str, int]
+        Counts of ``reports`` read, ``clusters`` found, potholes ``inserted``, ``updated`` and
+        whose state ``changed``.
+
+    Raises
+    ------
+    LookupError
+        An unknown council.
+    """
+    now = now or datetime.now(UTC)
+    params = params or ConfirmParams()
+    counts = {"reports": 0, "clusters": 0, "inserted": 0, "updated": 0, "changed": 0}
+    with conn.transaction():
+        if conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone() is None:
+            raise LookupError(f"unknown council {council!r}")
+        reports = load_reports(conn, council, now)
+        assets = load_assets(conn, council)
+        stored = _stored(conn, council)
+        counts["reports"] = len(reports)
+        for members in cluster_reports(reports, params):
+            group = [reports[i] for i in members]
+            # The members of one cluster form that same single cluster again on their own.
+            found = confirm(group, assets, params)
+            if not found:
+                continue
+            p = found[0]
+            counts["clusters"] += 1
+            match = _nearest(stored, p, params)
+            if match is None:
+                _insert(conn, council, p, now)
+                counts["inserted"] += 1
+                continue
+            stored.remove(match)
+            state = _next_state(match, p, group, params)
+            _update(conn, match["pothole_id"], p, state, now if state != match["state"] else None)
+            counts["updated"] += 1
+            counts["changed"] += state != match["state"]
+    return counts
+
+
+def apply_action(
+    conn: psycopg.Connection,
+    council: str,
+    pothole_id: int,
+    action: Action,
+    duplicate_of: int | None = None,
+    now: datetime | None = None,
+) -> Lifecycle:
+    """Apply a council's action to a stored pothole and return its new state.
+
+    Raises
+    ------
+    LookupError
+        No such pothole in the council (or no such ``duplicate_of``).
+    TransitionError
+        The action is not allowed in the pothole's state.
+    ValueError
+        ``duplicate_of`` is missing or the pothole itself.
+    """
+    now = now or datetime.now(UTC)
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT state FROM pothole WHERE council = %s AND pothole_id = %s FOR UPDATE",
+            (council, pothole_id),
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"no pothole {pothole_id} in council {council!r}")
+        if action == "mark_duplicate":
+            if duplicate_of is None or duplicate_of == pothole_id:
+                raise ValueError("mark_duplicate needs duplicate_of, another pothole's id")
+            other = conn.execute(
+                "SELECT 1 FROM pothole WHERE council = %s AND pothole_id = %s",
+                (council, duplicate_of),
+            ).fetchone()
+            if other is None:
+                raise LookupError(f"no pothole {duplicate_of} in council {council!r}")
+        else:
+            duplicate_of = None
+        try:
+            state = advance(cast(Lifecycle, row[0]), action)
+        except ValueError as exc:
+            raise TransitionError(f"cannot {action} pothole {pothole_id}: {exc}") from None
+        conn.execute(
+            "UPDATE pothole SET state = %s, state_changed_at = %s, duplicate_of = %s "
+            "WHERE pothole_id = %s",
+            (state, now, duplicate_of, pothole_id),
+        )
+    return state
+
+
+def _stored(conn: psycopg.Connection, council: str) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT pothole_id, lat, lon, heading_deg, state, state_changed_at "
+            "FROM pothole WHERE council = %s ORDER BY pothole_id",
+            (council,),
+        )
+        return cur.fetchall()
+
+
+def _nearest(
+    stored: Sequence[dict[str, Any]], p: Pothole, params: ConfirmParams
+) -> dict[str, Any] | None:
+    best, best_d = None, math.inf
+    for s in stored:
+        d = _distance_m(s["lat"], s["lon"], p.lat, p.lon)
+        if d <= params.radius_m and d < best_d and _headings_agree(s["heading_deg"], p, params):
+            best, best_d = s, d
+    return best
+
+
+def _headings_agree(stored: float | None, p: Pothole, params: ConfirmParams) -> bool:
+    if stored is None or p.heading_deg is None:
+        return True
+    diff = abs(stored - p.heading_deg) % 360.0
+    return min(diff, 360.0 - diff) <= params.heading_tol_deg
+
+
+def _next_state(
+    match: dict[str, Any], p: Pothole, group: Sequence[DeviceReport], params: ConfirmParams
+) -> Lifecycle:
+    state = cast(Lifecycle, match["state"])
+    if state == "candidate":
+        return p.state  # confirmation also weighs the reports' quality, not only phones
+    devices = devices_since(group, match["state_changed_at"])
+    return advance(state, None, devices=devices, min_devices=params.min_devices)
+
+
+def _insert(conn: psycopg.Connection, council: str, p: Pothole, now: datetime) -> None:
+    conn.execute(
+        """
+        INSERT INTO pothole (council, lat, lon, heading_deg, severity, confidence, reports,
+                             devices, first_seen, last_seen, state, state_changed_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """,
+        (council, *_figures(p), p.state, now),
+    )
+
+
+def _update(
+    conn: psycopg.Connection, pothole_id: int, p: Pothole, state: str, changed: datetime | None
+) -> None:
+    conn.execute(
+        """
+        UPDATE pothole SET lat = %s, lon = %s, heading_deg = %s, severity = %s,
+               confidence = %s, reports = %s, devices = %s, first_seen = %s, last_seen = %s,
+               state = %s, state_changed_at = coalesce(%s, state_changed_at)
+        WHERE pothole_id = %s
+        """,
+        (*_figures(p), state, changed, pothole_id),
+    )
+
+
+def _figures(p: Pothole) -> tuple[Any, ...]:
+    return (
+        p.lat,
+        p.lon,
+        p.heading_deg,
+        p.severity,
+        p.confidence,
+        p.reports,
+        p.devices,
+        p.first_seen,
+        p.last_seen,
+    )
+
+
+def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    k = math.cos(math.radians((lat1 + lat2) / 2))
+    return math.hypot((lon2 - lon1) * k, lat2 - lat1) * _M_PER_DEG

@@ -1,0 +1,65 @@
+"""Named SQL queries of the potholes API; the router calls these and never holds SQL itself."""
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+EXPORTED_STATES = ("confirmed", "reported", "repaired", "reopened")
+"""States worth a highways team's attention: candidates are unproven, duplicates merged."""
+
+_COLUMNS = """
+    pothole_id, lat, lon, heading_deg, severity, confidence, reports, devices,
+    first_seen, last_seen, state, state_changed_at, duplicate_of
+"""
+
+
+def potholes_in_bbox(
+    conn: psycopg.Connection,
+    council: str,
+    bbox: tuple[float, float, float, float] | None,
+    state: str | None,
+    min_confidence: float,
+) -> list[dict[str, Any]]:
+    """A council's potholes, optionally inside a bounding box (min lon, min lat, max lon,
+    max lat) and in one state, with at least ``min_confidence``; most confident first."""
+    min_lon, min_lat, max_lon, max_lat = bbox or (-180.0, -90.0, 180.0, 90.0)
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT"
+            + _COLUMNS
+            + """
+            FROM pothole
+            WHERE council = %(council)s AND confidence >= %(min_confidence)s
+              AND (%(state)s::text IS NULL OR state = %(state)s::text)
+              AND lon BETWEEN %(min_lon)s AND %(max_lon)s
+              AND lat BETWEEN %(min_lat)s AND %(max_lat)s
+            ORDER BY confidence DESC, pothole_id
+            """,
+            {
+                "council": council,
+                "min_confidence": min_confidence,
+                "state": state,
+                "min_lon": min_lon,
+                "max_lon": max_lon,
+                "min_lat": min_lat,
+                "max_lat": max_lat,
+            },
+        )
+        return cur.fetchall()
+
+
+def potholes_for_export(conn: psycopg.Connection, council: str) -> list[dict[str, Any]]:
+    """A council's confirmed potholes and those further along (``EXPORTED_STATES``), by id."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT"
+            + _COLUMNS
+            + """
+            FROM pothole
+            WHERE council = %s AND state = ANY(%s)
+            ORDER BY pothole_id
+            """,
+            (council, list(EXPORTED_STATES)),
+        )
+        return cur.fetchall()
