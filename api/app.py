@@ -8,7 +8,17 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from analytics.routing.settings import RoutingSettings
-from api.routers import busy_page, crew, health, highways, pages, potholes, public, routes
+from api.routers import (
+    busy_page,
+    crew,
+    health,
+    heatmap,
+    highways,
+    pages,
+    potholes,
+    public,
+    routes,
+)
 from api.settings import ApiSettings
 from ingest.db.connect import open_pool
 from ingest.settings import ServiceSettings
@@ -40,6 +50,6 @@ def create_app(
     app.state.settings = settings
     app.state.mqtt_url = services.mqtt_url
     app.state.routing = routing or RoutingSettings()
-    for module in (health, public, crew, routes, highways, potholes, pages, busy_page):
+    for module in (health, public, crew, routes, highways, potholes, heatmap, pages, busy_page):
         app.include_router(module.router)
     return app

@@ -63,3 +63,53 @@ def potholes_for_export(conn: psycopg.Connection, council: str) -> list[dict[str
             (council, list(EXPORTED_STATES)),
         )
         return cur.fetchall()
+
+
+HEATMAP_STATES = ("confirmed", "reported", "reopened")
+"""Stored potholes counted on the heatmap: those still in the road."""
+
+
+def bump_reports_in_bbox(
+    conn: psycopg.Connection,
+    council: str,
+    bbox: tuple[float, float, float, float],
+    days: int,
+) -> list[dict[str, Any]]:
+    """Position, phone and peak jolt of the council's bump reports of the last ``days`` days
+    inside ``bbox`` (min lon, min lat, max lon, max lat)."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """
+            SELECT lat, lon, device_id, peak_z_g
+            FROM bump_report
+            WHERE council = %(council)s AND ts >= now() - make_interval(days => %(days)s)
+              AND lon BETWEEN %(min_lon)s AND %(max_lon)s
+              AND lat BETWEEN %(min_lat)s AND %(max_lat)s
+            """,
+            {
+                "council": council,
+                "days": days,
+                "min_lon": min_lon,
+                "max_lon": max_lon,
+                "min_lat": min_lat,
+                "max_lat": max_lat,
+            },
+        )
+        return cur.fetchall()
+
+
+def open_pothole_positions(
+    conn: psycopg.Connection, council: str, bbox: tuple[float, float, float, float]
+) -> list[tuple[float, float]]:
+    """``(lat, lon)`` of the council's potholes in ``HEATMAP_STATES`` inside ``bbox``."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+    rows = conn.execute(
+        """
+        SELECT lat, lon FROM pothole
+        WHERE council = %s AND state = ANY(%s)
+          AND lon BETWEEN %s AND %s AND lat BETWEEN %s AND %s
+        """,
+        (council, list(HEATMAP_STATES), min_lon, max_lon, min_lat, max_lat),
+    ).fetchall()
+    return [(float(r[0]), float(r[1])) for r in rows]

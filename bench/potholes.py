@@ -19,27 +19,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from analytics.potholes.confirm import ConfirmParams  # noqa: E402
-from analytics.potholes.evaluate import EvaluationParams, Score, evaluate  # noqa: E402
+from analytics.potholes.evaluate import EvaluationParams, evaluate  # noqa: E402
+from analytics.potholes.evaluate_report import format_table  # noqa: E402
 
 TARGETS = "precision >= 0.90, recall (>= 5 phones) >= 0.85, humps confirmed <= 5%"
-
-
-def _print_table(scores: dict[str, Score]) -> None:
-    head = (
-        f"{'asset layer':<15} {'reports':>7} {'clusters':>8} {'confirmed':>9} {'precision':>9} "
-        f"{'recall>=5':>13} {'recall all':>13} {'humps conf.':>11}  false positives by nearest"
-    )
-    print(head)
-    print("-" * len(head))
-    for name, s in scores.items():
-        well = f"{s.recall_well_hit:.2f} ({s.well_hit_found}/{s.well_hit})"
-        every = f"{s.recall:.2f} ({s.potholes_found}/{s.potholes_hit})"
-        humps = f"{s.hump_share:.2f} ({s.humps_confirmed}/{s.humps_well_hit})"
-        false = ", ".join(f"{k} {v}" for k, v in sorted(s.false_by_kind.items())) or "-"
-        print(
-            f"{name:<15} {s.reports:>7} {s.clusters:>8} {s.confirmed:>9} {s.precision:>9.2f} "
-            f"{well:>13} {every:>13} {humps:>11}  {false}"
-        )
 
 
 def main() -> int:
@@ -61,7 +44,7 @@ def main() -> int:
         f"at {'/'.join(f'{r:g}' for r in params.rates_hz)} Hz, confirm with "
         f">= {args.min_devices} phones; match within {params.match_m:g} m"
     )
-    _print_table(scores)
+    print(format_table(scores))
     print(
         "precision = confirmed within 15 m of a true pothole / confirmed; recall>=5 = potholes "
         "hit by >= 5 distinct phones\nthat were confirmed; recall all = potholes hit at least "

@@ -8,7 +8,7 @@ trips, confirm a pothole). A confirmed pothole is right when a true pothole lies
 import math
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -110,7 +110,11 @@ class Town:
     """Feature id → distinct devices that hit it."""
 
 
-def simulate_town(seed: int, params: EvaluationParams) -> Town:
+Progress = Callable[[int], None]
+"""Called with the number of trips just simulated (1), for a progress bar."""
+
+
+def simulate_town(seed: int, params: EvaluationParams, progress: Progress | None = None) -> Town:
     """Drive ``params.trips`` trips through the town of ``seed`` and collect their reports."""
     world = build_world("bench", seed=seed, bins=1, counters=1)
     reports: list[DeviceReport] = []
@@ -133,6 +137,8 @@ def simulate_town(seed: int, params: EvaluationParams) -> Town:
         reports.extend(DeviceReport(device_id, r) for r in trip.reports)
         for h in trip.hits:
             hit_by[h.feature_id].add(device_id)
+        if progress is not None:
+            progress(1)
     frozen = {k: frozenset(v) for k, v in hit_by.items()}
     return Town(tuple(reports), world.features, frozen)
 
@@ -188,8 +194,11 @@ def score(towns: Sequence[tuple[Town, list[Pothole]]], params: EvaluationParams)
 def evaluate(
     params: EvaluationParams = EvaluationParams(),
     confirm_params: ConfirmParams | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Score]:
     """Simulate the towns once and score confirmation with and without the asset layer.
+
+    ``progress``, if given, is called once per simulated trip (``trips * len(seeds)`` in all).
 
     Returns
     -------
@@ -197,7 +206,7 @@ def evaluate(
         Keys ``"with assets"`` and ``"without assets"``.
     """
     confirm_params = confirm_params or ConfirmParams()
-    towns = [simulate_town(s, params) for s in params.seeds]
+    towns = [simulate_town(s, params, progress) for s in params.seeds]
     with_assets = [(t, confirm(t.reports, known_assets(t.features), confirm_params)) for t in towns]
     without = [(t, confirm(t.reports, (), confirm_params)) for t in towns]
     return {"with assets": score(with_assets, params), "without assets": score(without, params)}

@@ -1,6 +1,7 @@
 """``smartstreets potholes detect``: a recorded trace in, the detector's jolts out as CSV."""
 
 import csv
+import json
 import random
 import subprocess
 import sys
@@ -132,3 +133,31 @@ def test_bad_threshold_is_refused(tmp_path: Path) -> None:
     result = _run(str(path), "--params-threshold-g", "0")
     assert result.returncode != 0
     assert result.stderr.startswith("error: --params-threshold-g")
+
+
+def _evaluate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deploy", "potholes", "evaluate", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_evaluate_small_run_prints_json_figures() -> None:
+    done = _evaluate("--seed", "1", "--trips", "20", "--json")
+    assert done.returncode == 0, done.stderr
+    scores = json.loads(done.stdout)
+    assert set(scores) == {"with assets", "without assets"}
+    for s in scores.values():
+        assert "precision" in s and "recall" in s
+        assert s["reports"] >= 0
+
+
+def test_evaluate_zero_trips_is_a_one_line_error() -> None:
+    done = _evaluate("--seed", "1", "--trips", "0")
+    assert done.returncode != 0
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "trips" in lines[0]
