@@ -218,3 +218,9 @@ def zone_day_hours(
             {"council": council, "start": start, "n": hours},
         )
         return cur.fetchall()
+
+
+def council_name(conn: psycopg.Connection, council: str) -> str:
+    """The council's display name (its slug when unknown)."""
+    row = conn.execute("SELECT name FROM council WHERE slug = %s", (council,)).fetchone()
+    return str(row[0]) if row else council

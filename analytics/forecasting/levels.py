@@ -1,8 +1,9 @@
 """Turn a count and its usual value into a level residents understand."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 Level = Literal["quiet", "usual", "busy", "very busy", "unknown"]
 
@@ -69,6 +70,16 @@ def busy_level(
     if ratio < thresholds.very_busy_from:
         return "busy", f"Busier than usual for this time of the week ({ratio:.0%} of usual)."
     return "very busy", f"Much busier than usual for this time of the week ({ratio:.0%} of usual)."
+
+
+def zone_level(row: Mapping[str, Any]) -> tuple[Level, str]:
+    """:func:`busy_level` of a zone row as ``zone_counts_now`` returns it."""
+    return busy_level(
+        row["count_last_hour"],
+        row["usual_count"],
+        row["counters_reporting"],
+        row["counters_total"],
+    )
 
 
 _PARTS = (

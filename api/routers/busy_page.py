@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from analytics.forecasting.levels import busy_level, sentence
+from analytics.forecasting.levels import sentence, zone_level
 from api.charts import HourPoint, chart_table, day_chart
 from api.deps import Conn, Settings, known_council
-from api.queries import council_timezone, councils, zone_counts_now, zone_day_hours
+from api.queries import council_name, council_timezone, zone_counts_now, zone_day_hours
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -67,15 +67,10 @@ def busy_page(
     start = midnight.astimezone(UTC)
     hours = int(((midnight + timedelta(days=2)).astimezone(UTC) - start).total_seconds() // 3600)
     charts = _points(zone_day_hours(conn, council, start, hours), tz)
-    name = next((c["name"] for c in councils(conn) if c["slug"] == council), council)
+    name = council_name(conn, council)
     cards = []
     for row in zone_counts_now(conn, council, now, settings.stale_after_min):
-        level, reason = busy_level(
-            row["count_last_hour"],
-            row["usual_count"],
-            row["counters_reporting"],
-            row["counters_total"],
-        )
+        level, reason = zone_level(row)
         zone = row["zone"]
         points = charts.get(zone, [])
         count = row["count_last_hour"]

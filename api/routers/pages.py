@@ -6,7 +6,7 @@ from html import escape
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from analytics.forecasting.levels import busy_level
+from analytics.forecasting.levels import zone_level
 from api.deps import Conn, Settings
 from api.queries import councils, zone_counts_now
 
@@ -34,12 +34,7 @@ def index(conn: Conn, settings: Settings) -> HTMLResponse:
         slug = escape(council["slug"])
         items = []
         for row in zone_counts_now(conn, council["slug"], now, settings.stale_after_min):
-            level, reason = busy_level(
-                row["count_last_hour"],
-                row["usual_count"],
-                row["counters_reporting"],
-                row["counters_total"],
-            )
+            level, reason = zone_level(row)
             count = row["count_last_hour"]
             counted = f"{count} people in the last hour" if count is not None else "no count"
             items.append(

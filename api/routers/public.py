@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 
-from analytics.forecasting.levels import busy_level, sentence
+from analytics.forecasting.levels import sentence, zone_level
 from api.deps import Conn, Settings, known_council
 from api.queries import (
     council_timezone,
@@ -36,12 +36,7 @@ def zones_now(
     local = now.astimezone(ZoneInfo(council_timezone(conn, council)))
     zones = []
     for row in zone_counts_now(conn, council, now, settings.stale_after_min):
-        level, reason = busy_level(
-            row["count_last_hour"],
-            row["usual_count"],
-            row["counters_reporting"],
-            row["counters_total"],
-        )
+        level, reason = zone_level(row)
         zones.append(
             ZoneNowPublic(
                 as_of=now, level=level, reason=reason, summary=sentence(level, local), **row
