@@ -8,6 +8,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from analytics.routing.settings import RoutingSettings
+from api.metrics import install_metrics
 from api.routers import (
     busy_page,
     crew,
@@ -52,4 +53,5 @@ def create_app(
     app.state.routing = routing or RoutingSettings()
     for module in (health, public, crew, routes, highways, potholes, heatmap, pages, busy_page):
         app.include_router(module.router)
+    install_metrics(app)
     return app

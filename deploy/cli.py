@@ -4,6 +4,7 @@ import logging
 
 import typer
 
+from analytics.alerts.cli import alerts_app
 from analytics.forecasting.cli import forecast_app
 from analytics.forecasting.refresh_cli import forecast_calendar, forecast_events, forecast_refresh
 from analytics.potholes.cli import potholes_app
@@ -52,6 +53,7 @@ forecast_app.command("calendar")(forecast_calendar)
 forecast_app.command("events")(forecast_events)
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(potholes_app, name="potholes")
+app.add_typer(alerts_app, name="alerts")
 
 
 def main() -> None:

@@ -1,13 +1,21 @@
 """Helpers every subcommand shares: settings from the environment, one-line errors."""
 
+import logging
+import signal
 import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
 from typing import NoReturn
 
+import psycopg
 import typer
 from pydantic import ValidationError
 
 from ingest.contract.decode import describe_validation_error
 from ingest.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -41,3 +49,28 @@ def database_url_or_fail(option: str | None) -> str:
         return service_settings(database_url=option).require_database()
     except ValueError as exc:
         fail(str(exc), 2)
+
+
+def repeat(every: float | None, once: Callable[[], None], what: str) -> None:
+    """Run ``once``, then (with ``every``) again every ``every`` seconds until SIGTERM or SIGINT.
+
+    A lost database connection fails a single run with a one-line error; a repeating run logs
+    it and tries again at the next tick.
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    if every is not None:
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    while True:
+        try:
+            once()
+        except psycopg.OperationalError as exc:
+            if every is None:
+                fail(str(exc).strip().splitlines()[0])
+            log.warning("%s failed, will retry: %s", what, str(exc).strip())
+        if every is None or stop.wait(every):
+            return

@@ -2,18 +2,15 @@
 
 import csv
 import logging
-import signal
-import threading
 from datetime import date
 from pathlib import Path
-from types import FrameType
 
 import psycopg
 import typer
 
 from analytics.forecasting.calendars import CALENDARS
 from analytics.forecasting.store import refresh_forecasts
-from deploy.cli_support import DatabaseUrlOption, database_url_or_fail, fail
+from deploy.cli_support import DatabaseUrlOption, database_url_or_fail, fail, repeat
 from ingest.db.connect import connect
 
 log = logging.getLogger(__name__)
@@ -33,25 +30,14 @@ def forecast_refresh(
 ) -> None:
     """Forecast the next 48 hours of every zone and counter and store them for the API."""
     url = database_url_or_fail(database_url)
-    stop = threading.Event()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+    def once() -> None:
+        with connect(url) as conn:
+            _known(conn, council)
+            rows = refresh_forecasts(conn, council)
+        print(f"{rows} forecast hours stored for {council}", flush=True)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    while True:
-        try:
-            with connect(url) as conn:
-                _known(conn, council)
-                rows = refresh_forecasts(conn, council)
-            print(f"{rows} forecast hours stored for {council}", flush=True)
-        except psycopg.OperationalError as exc:
-            if every is None:
-                fail(str(exc).strip())
-            log.warning("forecast refresh failed, will retry: %s", str(exc).strip())
-        if every is None or stop.wait(every):
-            return
+    repeat(every, once, "forecast refresh")
 
 
 def forecast_calendar(

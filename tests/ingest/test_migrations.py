@@ -19,6 +19,8 @@ TABLES = {
     "api_token",
     "retention_setting",
     "schema_migration",
+    "alert",
+    "alert_delivery",
 }
 ROLLUPS = {
     "footfall_hourly_device": ["council", "device_id", "zone", "bucket", "count", "readings"],
