@@ -11,10 +11,12 @@ from analytics.routing.settings import RoutingSettings
 from api.metrics import install_metrics
 from api.routers import (
     busy_page,
+    coverage,
     crew,
     health,
     heatmap,
     highways,
+    highways_page,
     pages,
     potholes,
     public,
@@ -51,7 +53,19 @@ def create_app(
     app.state.settings = settings
     app.state.mqtt_url = services.mqtt_url
     app.state.routing = routing or RoutingSettings()
-    for module in (health, public, crew, routes, highways, potholes, heatmap, pages, busy_page):
+    for module in (
+        health,
+        public,
+        crew,
+        routes,
+        highways,
+        potholes,
+        heatmap,
+        coverage,
+        highways_page,
+        pages,
+        busy_page,
+    ):
         app.include_router(module.router)
     install_metrics(app)
     return app

@@ -1,5 +1,6 @@
 """Named SQL queries of the potholes API; the router calls these and never holds SQL itself."""
 
+import math
 from typing import Any
 
 import psycopg
@@ -113,3 +114,64 @@ def open_pothole_positions(
         (council, list(HEATMAP_STATES), min_lon, max_lon, min_lat, max_lat),
     ).fetchall()
     return [(float(r[0]), float(r[1])) for r in rows]
+
+
+def coverage_in_bbox(
+    conn: psycopg.Connection, council: str, bbox: tuple[float, float, float, float] | None
+) -> list[dict[str, Any]]:
+    """The council's road segments with a point inside ``bbox`` (all when ``None``), with
+    their passes as of the last coverage refresh (0 passes when never refreshed)."""
+    min_lon, min_lat, max_lon, max_lat = bbox or (-180.0, -90.0, 180.0, 90.0)
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """
+            SELECT s.segment_id, s.name, s.road_class, s.lats, s.lons, s.length_m,
+                   coalesce(c.passes, 0) AS passes, coalesce(c.phones, 0) AS phones,
+                   c.last_pass, c.refreshed_at
+            FROM road_segment s
+            LEFT JOIN road_coverage c USING (council, segment_id)
+            WHERE s.council = %(council)s
+              AND EXISTS (
+                  SELECT 1 FROM unnest(s.lats, s.lons) AS p(lat, lon)
+                  WHERE p.lon BETWEEN %(min_lon)s AND %(max_lon)s
+                    AND p.lat BETWEEN %(min_lat)s AND %(max_lat)s)
+            ORDER BY s.segment_id
+            """,
+            {
+                "council": council,
+                "min_lon": min_lon,
+                "max_lon": max_lon,
+                "min_lat": min_lat,
+                "max_lat": max_lat,
+            },
+        )
+        return cur.fetchall()
+
+
+def council_extent(
+    conn: psycopg.Connection, council: str, margin_m: float = 50.0
+) -> tuple[float, float, float, float] | None:
+    """The bounding box (min lon, min lat, max lon, max lat) of the council's road segments
+    and potholes, widened by ``margin_m``; ``None`` when it has neither."""
+    row = conn.execute(
+        """
+        SELECT min(lon), min(lat), max(lon), max(lat) FROM (
+            SELECT p.lat, p.lon
+            FROM road_segment s, unnest(s.lats, s.lons) AS p(lat, lon)
+            WHERE s.council = %(council)s
+            UNION ALL
+            SELECT lat, lon FROM pothole WHERE council = %(council)s
+        ) AS points
+        """,
+        {"council": council},
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    dlat = margin_m / 111_320.0
+    dlon = dlat / max(0.01, math.cos(math.radians((row[1] + row[3]) / 2)))
+    return (
+        max(-180.0, float(row[0]) - dlon),
+        max(-90.0, float(row[1]) - dlat),
+        min(180.0, float(row[2]) + dlon),
+        min(90.0, float(row[3]) + dlat),
+    )

@@ -1,7 +1,7 @@
 """Response models of the API (``…Public`` = what leaves the building)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -104,6 +104,14 @@ class ErrorPublic(BaseModel):
     """A request the API refused."""
 
     detail: str
+
+
+TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorPublic},
+    403: {"model": ErrorPublic},
+    422: {"model": ErrorPublic},
+}
+"""The refusals of every endpoint behind a token, for the OpenAPI document."""
 
 
 class PotholePublic(BaseModel):

@@ -47,8 +47,10 @@ def main() -> int:
     print(format_table(scores))
     print(
         "precision = confirmed within 15 m of a true pothole / confirmed; recall>=5 = potholes "
-        "hit by >= 5 distinct phones\nthat were confirmed; recall all = potholes hit at least "
-        "once; humps conf. = humps hit by >= 5 phones with\na false confirmed pothole on them."
+        "hit by >= 5 distinct phones\n(outside the first/last 200 m of their trips, which phones "
+        "keep to themselves) that were confirmed;\nincl. ends = the same counting hits in trip "
+        "ends too (the cost of that privacy rule); recall all = potholes\nhit at least once; "
+        "humps conf. = humps hit by >= 5 phones with a false confirmed pothole on them."
     )
     print(f"Targets: {TARGETS}. Wall time {time.perf_counter() - started:.1f} s.")
     return 0

@@ -8,6 +8,7 @@ from analytics.alerts.cli import alerts_app
 from analytics.forecasting.cli import forecast_app
 from analytics.forecasting.refresh_cli import forecast_calendar, forecast_events, forecast_refresh
 from analytics.potholes.cli import potholes_app
+from analytics.potholes.refresh_cli import potholes_refresh, potholes_roads
 from analytics.routing.cli import routes_app
 from api.cli import api, tokens_app
 from deploy.demo import demo
@@ -52,6 +53,8 @@ forecast_app.command("refresh")(forecast_refresh)
 forecast_app.command("calendar")(forecast_calendar)
 forecast_app.command("events")(forecast_events)
 app.add_typer(forecast_app, name="forecast")
+potholes_app.command("refresh")(potholes_refresh)
+potholes_app.command("roads")(potholes_roads)
 app.add_typer(potholes_app, name="potholes")
 app.add_typer(alerts_app, name="alerts")
 

@@ -10,10 +10,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
 from types import FrameType
@@ -23,6 +24,9 @@ import psycopg
 import typer
 from psycopg import sql
 
+from analytics.potholes.coverage import segments_from_network
+from analytics.potholes.coverage_store import refresh_coverage, store_segments
+from analytics.potholes.store import refresh_potholes
 from analytics.routing.errors import RoutingError
 from analytics.routing.io import council_timezone, set_depot, set_windows
 from analytics.routing.settings import RoutingSettings
@@ -35,13 +39,16 @@ from ingest.db.migrate import migrate
 from ingest.db.registry import write_registry_csv
 from ingest.errors import IngestError
 from ingest.mqtt import wait_online
+from simulators.backfill import backfill_phones
 from simulators.realtime import register_town
 from simulators.roads import RoadNetwork
-from simulators.world import build_world
+from simulators.world import World, build_world
 
 log = logging.getLogger(__name__)
 
 DEMO_COUNCIL = "rutland"
+PHONE_HISTORY_DAYS, PHONE_HISTORY_PHONES = 7, 12
+"""The demo's phone history: a week of one trip a day by each of 12 phones."""
 
 
 def _child(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -112,6 +119,32 @@ def _plan_rounds(conn: psycopg.Connection, network: RoadNetwork) -> date:
     return day
 
 
+def _phone_history(db_url: str, world: World, prefix: str, seed: int) -> None:
+    """A week of phones' trips, then potholes and coverage refreshed from them (in the
+    background: the API need not wait for it)."""
+    try:
+        with connect(db_url) as conn:
+            if conn.execute("SELECT 1 FROM bump_report LIMIT 1").fetchone() is not None:
+                return  # a restarted demo keeps its history
+            start = datetime.now(UTC).date() - timedelta(days=PHONE_HISTORY_DAYS)
+            backfill_phones(
+                conn,
+                world.town,
+                world.network,
+                world.features,
+                start=start,
+                days=PHONE_HISTORY_DAYS,
+                seed=seed,
+                prefix=prefix,
+                phones=PHONE_HISTORY_PHONES,
+            )
+            refresh_potholes(conn, DEMO_COUNCIL)
+            counts = refresh_coverage(conn, DEMO_COUNCIL)
+        log.info("phone history written; %d road segments driven", counts["passed"])
+    except psycopg.Error as exc:
+        log.warning("could not write phone history: %s", str(exc).strip().splitlines()[0])
+
+
 def demo(
     duration: float | None = typer.Option(
         None, min=1, help="Stop cleanly after this many seconds (default: run until Ctrl-C)."
@@ -164,6 +197,7 @@ def demo(
             crew = create_token(conn, DEMO_COUNCIL, Scope.CREW, "demo")
             highways = create_token(conn, DEMO_COUNCIL, Scope.HIGHWAYS, "demo")
             shift_day = _plan_rounds(conn, world.network)
+            store_segments(conn, DEMO_COUNCIL, segments_from_network(world.network))
         env = dict(os.environ, SMARTSTREETS_DATABASE_URL=db_url, SMARTSTREETS_MQTT_URL=mqtt_url)
         children.append(("ingest", _child(["ingest", "--no-migrate"], env)))
         # Readings published before ingest has subscribed would have nowhere to go.
@@ -178,6 +212,16 @@ def demo(
                 _child(["forecast", "refresh", "--council", DEMO_COUNCIL, "--every", "900"], env),
             )
         )
+        children.append(
+            (
+                "potholes",
+                _child(["potholes", "refresh", "--council", DEMO_COUNCIL, "--every", "300"], env),
+            )
+        )
+        phones = threading.Thread(
+            target=_phone_history, args=(db_url, world, settings.mqtt_prefix, seed), daemon=True
+        )
+        phones.start()
         base = f"http://{host}:{port}"
         if not _wait_healthy(f"{base}/health", time.monotonic() + 60):
             raise IngestError(f"the API did not become healthy at {base}/health within 60s")
@@ -192,6 +236,7 @@ def demo(
             f"{base}/v1/councils/{DEMO_COUNCIL}/bins/latest\n"
             f"  rounds (crew)   {base}/crew?council={DEMO_COUNCIL}&date={shift_day} "
             f"(token {crew})\n"
+            f"  potholes        {base}/highways?council={DEMO_COUNCIL} (token {highways})\n"
             f"  bumps (highways) curl -H 'Authorization: Bearer {highways}' "
             f"'{base}/v1/councils/{DEMO_COUNCIL}/bumps?bbox=-0.8,52.6,-0.6,52.7'\n"
             f"  MQTT broker     {mqtt_url}\n"
@@ -214,7 +259,7 @@ def demo(
         exit_code = 1
     finally:
         # Simulators first, then ingest (it writes and acknowledges what it holds), then the API.
-        order = {"simulate": 0, "forecast": 0, "ingest": 1, "api": 2}
+        order = {"simulate": 0, "forecast": 0, "potholes": 0, "ingest": 1, "api": 2}
         for name, proc in sorted(children, key=lambda c: order.get(c[0], 9)):
             if name == "ingest" and db_url is not None and proc.poll() is None:
                 try:

@@ -144,10 +144,12 @@ def _phones(
     for i in range(phones):
         rng = random.Random(f"phone-{seed}-{i}")
         phone = random_phone(rng)  # a phone keeps its rate and noise across trips
+        # The app's install id; ingest stores only its pseudonym of the period.
+        bump_topic = build_topic(prefix, council, Stream.BUMP, f"phone-{seed}-{i:04d}")
+        coverage_topic = build_topic(prefix, council, Stream.COVERAGE, f"phone-{seed}-{i:04d}")
         for d in days:
             for trip_no in range(trips_per_day):
-                # A fresh pseudonymous token per trip, as the phone app would use.
-                token = f"t{seed}-{i:04d}-{d.day:%Y%m%d}-{trip_no}"
+                token = f"t{seed}-{i:04d}-{d.day:%Y%m%d}-{trip_no}"  # names the trip in the truth
                 hour = rng.uniform(7, 19)
                 start = datetime(d.day.year, d.day.month, d.day.day, tzinfo=LOCAL).astimezone(
                     UTC
@@ -161,9 +163,12 @@ def _phones(
                     rng,
                     phone,
                 )
-                topic = build_topic(prefix, council, Stream.BUMP, token)
                 for report in trip.reports:
-                    sink.add(topic, report.model_dump_json(exclude_none=True).encode(), report.ts)
+                    body = report.model_dump_json(exclude_none=True).encode()
+                    sink.add(bump_topic, body, report.ts)
+                if trip.coverage is not None:
+                    body = trip.coverage.model_dump_json(exclude_none=True).encode()
+                    sink.add(coverage_topic, body, trip.coverage.ts_end)
                 for hit in trip.hits:
                     truth.writerow(
                         (
@@ -173,6 +178,7 @@ def _phones(
                             _iso(hit.ts),
                             round(hit.speed_mps, 2),
                             round(hit.peak_g, 3),
+                            int(hit.private),
                         )
                     )
         run.progress(1)
@@ -245,7 +251,7 @@ def backfill(
             hits = _csv(
                 stack,
                 out / "bump_truth.csv",
-                ("trip", "feature_id", "kind", "time", "speed_mps", "peak_g"),
+                ("trip", "feature_id", "kind", "time", "speed_mps", "peak_g", "private"),
             )
             _phones(run, network, features, phones, trips_per_day, hits)
         sink.flush()
@@ -292,3 +298,30 @@ def _write_features(out: Path, features: Sequence[RoadFeature]) -> list[Path]:
                     writer.writerow([row[c] for c in columns])
         written.append(path)
     return written
+
+
+def backfill_phones(
+    conn: psycopg.Connection,
+    town: Town,
+    network: RoadNetwork,
+    features: Sequence[RoadFeature],
+    *,
+    start: date,
+    days: int,
+    seed: int,
+    prefix: str,
+    phones: int,
+    trips_per_day: int = 1,
+) -> BackfillResult:
+    """Write ``days`` days of phones' bump reports and coverage tracks only, as ingest would
+    (the demo uses it so the highways map has something to show from the start)."""
+    sink = _Sink(conn, prefix)
+    run = _Run(town, day_factors(start, days, seed), seed, prefix, sink, lambda n: None)
+
+    class _NoTruth:
+        def writerow(self, row: Iterable[object]) -> None:
+            pass
+
+    _phones(run, network, features, phones, trips_per_day, _NoTruth())
+    sink.flush()
+    return sink.result

@@ -14,11 +14,17 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from analytics.potholes.detector import DetectorParams, Sample, detect
-from ingest.contract.payloads import BumpReport
+from analytics.potholes.privacy import (
+    TRIP_END_MARGIN_M,
+    coverage_track,
+    kept_mask,
+    trim_trip_ends,
+)
+from ingest.contract.payloads import BumpReport, TripCoverage
 from simulators.features import FeatureKind, RoadFeature
 from simulators.town import offset_metres
 
@@ -71,6 +77,7 @@ class FeatureHit:
 
     ``peak_g`` is the front wheel's peak vertical acceleration; for a rough stretch, the
     texture it adds (standard deviation in g at 10 m/s), and the times are where it begins.
+    ``private`` marks a hit in the trip's first or last stretch, of which the phone sends nothing.
     """
 
     feature_id: str
@@ -79,6 +86,7 @@ class FeatureHit:
     ts: datetime
     speed_mps: float
     peak_g: float
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,8 @@ class Trip:
     reports: tuple[BumpReport, ...]
     hits: tuple[FeatureHit, ...]
     samples: tuple[Sample, ...] | None = None
+    coverage: TripCoverage | None = None
+    """Where the trip went, ends trimmed, as the phone sends it; ``None`` for a short trip."""
 
 
 def simulate_trip(
@@ -103,6 +113,7 @@ def simulate_trip(
     *,
     keep_samples: bool = False,
     params: DetectorParams | None = None,
+    trip_margin_m: float = TRIP_END_MARGIN_M,
 ) -> Trip:
     """Drive ``route`` once with a phone on board and detect jolts as the phone would.
 
@@ -124,11 +135,14 @@ def simulate_trip(
         Keep the accelerometer trace in ``Trip.samples``.
     params
         Thresholds of the detector; its defaults when None.
+    trip_margin_m
+        The phone sends nothing from this far of each end of the trip (privacy); 0 keeps all.
 
     Returns
     -------
     Trip
-        Reports (``seq`` counts them from 0), ground truth and, if asked, the samples.
+        Reports (``seq`` counts them from 0), the coverage track, ground truth and, if asked,
+        the samples. Ground truth keeps hits in the trimmed ends.
     """
     if len(route) < 2 or len(leg_speeds_mps) != len(route) - 1:
         raise ValueError("Expected at least two route points and one speed per leg.")
@@ -180,12 +194,15 @@ def simulate_trip(
         ax, ay, az = (r[0] * vx + r[1] * vy + r[2] * vz + rng.gauss(0, phone.noise_g) for r in rot)
         lat, lon = lat0 + frac * (lat1 - lat0), lon0 + frac * (lon1 - lon0)
         samples.append(Sample(t, lat, lon, v0 + frac * (v1 - v0), ax, ay, az))
+    events = trim_trip_ends(detect(samples, params or DetectorParams()), samples, trip_margin_m)
+    shared = kept_mask(samples, trip_margin_m)
+    hits = [replace(h, private=not shared[min(round(h.t_s * hz), n - 1)]) for h in hits]
     reports = tuple(
-        event.to_report(start, seq, fixes[round(event.t)][3])
-        for seq, event in enumerate(detect(samples, params or DetectorParams()))
+        event.to_report(start, seq, fixes[round(event.t)][3]) for seq, event in enumerate(events)
     )
     kept = tuple(samples) if keep_samples else None
-    return Trip(phone, (n - 1) / hz, road.cum[-1], reports, tuple(hits), kept)
+    coverage = coverage_track(samples, start, trip_margin_m)
+    return Trip(phone, (n - 1) / hz, road.cum[-1], reports, tuple(hits), kept, coverage)
 
 
 def _drive(

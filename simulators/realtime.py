@@ -16,7 +16,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 
 from ingest.contract.decode import decode
-from ingest.contract.payloads import BinFillReading, BinFlag, BumpReport, FootfallCount
+from ingest.contract.payloads import BinFillReading, BinFlag, BumpReport, FootfallCount, Payload
 from ingest.contract.topics import Stream, build_topic
 from ingest.db.connect import refresh_rollups
 from ingest.db.registry import import_devices
@@ -62,7 +62,7 @@ class RealtimeOptions:
             raise ValueError("Expected phones >= 0.")
 
 
-def _payload(model: BinFillReading | BumpReport | FootfallCount) -> bytes:
+def _payload(model: Payload) -> bytes:
     return model.model_dump_json(exclude_none=True).encode()
 
 
@@ -165,7 +165,7 @@ class RealtimeSimulator:
 
     def publish_trip(self, now: datetime) -> None:
         """One phone finishes a trip on the road network and uploads the jolts its detector
-        found on the way (as Street Bump does at the end of a trip)."""
+        found on the way (as Street Bump does at the end of a trip), then where it drove."""
         assert self.network is not None
         path = self.network.random_trip(self.rng)
         points, speeds = self.network.route_points(path), self.network.leg_speeds(path)
@@ -177,9 +177,11 @@ class RealtimeSimulator:
             points, speeds, self.features, now - timedelta(seconds=duration), self.rng
         )
         self.trips += 1
-        token = f"trip-{self.options.seed}-{self.trips:05d}"
+        phone = f"phone-{self.options.seed}-{self.rng.randrange(self.options.phones):03d}"
         for report in trip.reports:
-            self._publish(Stream.BUMP, token, _payload(report))
+            self._publish(Stream.BUMP, phone, _payload(report))
+        if trip.coverage is not None:
+            self._publish(Stream.COVERAGE, phone, _payload(trip.coverage))
 
     def publish_bump(self, now: datetime) -> None:
         """A jolt from one of the phones: from a whole trip when the town has roads, else a
@@ -203,7 +205,7 @@ class RealtimeSimulator:
             sample_hz=50.0,
             samples_z_g=bump_samples(self.rng, peak),
         )
-        self._publish(Stream.BUMP, f"trip-{self.options.seed}-{phone:03d}", _payload(report))
+        self._publish(Stream.BUMP, f"phone-{self.options.seed}-{phone:03d}", _payload(report))
 
     def run(self, duration: float | None = None) -> None:
         """Publish until ``options.stop`` is set or ``duration`` seconds have passed."""

@@ -16,7 +16,6 @@ from analytics.potholes.assets import AssetError, import_assets
 from analytics.potholes.detector import DetectorParams, Sample, detect
 from analytics.potholes.evaluate import EvaluationParams, evaluate
 from analytics.potholes.evaluate_report import format_table, score_dict
-from analytics.potholes.store import refresh_potholes
 from deploy.cli_support import DatabaseUrlOption, database_url_or_fail, fail
 from ingest.db.connect import connect
 
@@ -141,27 +140,6 @@ def potholes_detect(
     out.writerow(OUTPUT_HEADER)
     for e in events:
         out.writerow((f"{t0 + e.t:.3f}", f"{e.lat:.6f}", f"{e.lon:.6f}", f"{e.severity:.3f}"))
-
-
-@potholes_app.command("refresh")
-def potholes_refresh(
-    council: str = typer.Option(..., help="Council slug."),
-    database_url: str | None = DatabaseUrlOption,
-) -> None:
-    """Confirm potholes from the council's last 90 days of bump reports and store them.
-
-    Prints the counts: reports read, clusters found, potholes inserted, updated and whose
-    state changed (a repaired pothole hit again by enough new phones is reopened).
-    """
-    url = database_url_or_fail(database_url)
-    try:
-        with connect(url) as conn:
-            counts = refresh_potholes(conn, council)
-    except LookupError as exc:
-        fail(str(exc))
-    except psycopg.Error as exc:
-        fail(str(exc).strip().splitlines()[0])
-    print(" ".join(f"{k}={v}" for k, v in counts.items()))
 
 
 @potholes_app.command("assets")

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Literal, get_args
 
 from ingest.contract.payloads import BumpReport
+from ingest.db.pseudonyms import distinct_phones
 
 AssetKind = Literal["speed_hump", "manhole", "level_crossing"]
 ASSET_KINDS: tuple[AssetKind, ...] = get_args(AssetKind)
@@ -240,7 +241,8 @@ def _summarise(members: Sequence[DeviceReport], params: ConfirmParams) -> Pothol
     for m, w in zip(members, q, strict=True):
         best[m.device_id] = max(best.get(m.device_id, 0.0), w)
     evidence = sum(best.values())  # a phone's repeat passes add no evidence beyond its best
-    confirmed = len(best) >= params.min_devices and evidence >= params.min_evidence
+    phones = distinct_phones(best)
+    confirmed = phones >= params.min_devices and evidence >= params.min_evidence
     direction = sum(w * _unit(r.heading_deg) for r, w in pairs)
     return Pothole(
         lat=sum(r.lat * w for r, w in pairs) / total,
@@ -249,7 +251,7 @@ def _summarise(members: Sequence[DeviceReport], params: ConfirmParams) -> Pothol
         severity=sum(min(1.0, r.peak_z_g / params.severe_g) * w for r, w in pairs) / total,
         confidence=1.0 - math.exp(-evidence),
         reports=len(rs),
-        devices=len(best),
+        devices=phones,
         first_seen=min(r.ts for r in rs),
         last_seen=max(r.ts for r in rs),
         state="confirmed" if confirmed else "candidate",
@@ -257,8 +259,8 @@ def _summarise(members: Sequence[DeviceReport], params: ConfirmParams) -> Pothol
 
 
 def devices_since(reports: Iterable[DeviceReport], since: datetime) -> int:
-    """Distinct devices among ``reports`` made after ``since``."""
-    return len({d.device_id for d in reports if d.report.ts > since})
+    """Distinct devices among ``reports`` made after ``since`` (see :func:`distinct_phones`)."""
+    return distinct_phones(d.device_id for d in reports if d.report.ts > since)
 
 
 def _project(lat0: float, points: Iterable[tuple[float, float]]) -> list[complex]:

@@ -75,6 +75,8 @@ class Score:
     potholes_found: int
     well_hit: int
     well_hit_found: int
+    well_hit_any: int
+    well_hit_any_found: int
     humps_well_hit: int
     humps_confirmed: int
     false_by_kind: dict[str, int]
@@ -88,6 +90,12 @@ class Score:
     def recall_well_hit(self) -> float:
         """Potholes hit by at least ``well_hit`` phones that were confirmed."""
         return self.well_hit_found / self.well_hit if self.well_hit else math.nan
+
+    @property
+    def recall_well_hit_any(self) -> float:
+        """As ``recall_well_hit``, but counting hits in trip ends, of which phones send nothing:
+        the difference is what the privacy rule costs."""
+        return self.well_hit_any_found / self.well_hit_any if self.well_hit_any else math.nan
 
     @property
     def recall(self) -> float:
@@ -107,7 +115,9 @@ class Town:
     reports: tuple[DeviceReport, ...]
     features: tuple[RoadFeature, ...]
     hit_by: dict[str, frozenset[str]]
-    """Feature id → distinct devices that hit it."""
+    """Feature id → distinct devices that hit it outside their trips' private ends."""
+    hit_by_any: dict[str, frozenset[str]]
+    """Feature id → distinct devices that hit it anywhere."""
 
 
 Progress = Callable[[int], None]
@@ -119,6 +129,7 @@ def simulate_town(seed: int, params: EvaluationParams, progress: Progress | None
     world = build_world("bench", seed=seed, bins=1, counters=1)
     reports: list[DeviceReport] = []
     hit_by: dict[str, set[str]] = defaultdict(set)
+    hit_by_any: dict[str, set[str]] = defaultdict(set)
     for n in range(params.trips):
         rng = random.Random(f"bench-potholes-{seed}-{n}")
         device = rng.randrange(params.phones)
@@ -136,11 +147,17 @@ def simulate_town(seed: int, params: EvaluationParams, progress: Progress | None
         device_id = f"phone-{device:05d}"
         reports.extend(DeviceReport(device_id, r) for r in trip.reports)
         for h in trip.hits:
-            hit_by[h.feature_id].add(device_id)
+            hit_by_any[h.feature_id].add(device_id)
+            if not h.private:
+                hit_by[h.feature_id].add(device_id)
         if progress is not None:
             progress(1)
-    frozen = {k: frozenset(v) for k, v in hit_by.items()}
-    return Town(tuple(reports), world.features, frozen)
+    return Town(
+        tuple(reports),
+        world.features,
+        {k: frozenset(v) for k, v in hit_by.items()},
+        {k: frozenset(v) for k, v in hit_by_any.items()},
+    )
 
 
 def known_assets(features: Sequence[RoadFeature], radius_m: float = 8.0) -> list[Asset]:
@@ -176,6 +193,9 @@ def score(towns: Sequence[tuple[Town, list[Pothole]]], params: EvaluationParams)
             c["found"] += devices > 0 and found
             c["well"] += devices >= params.well_hit
             c["well_found"] += devices >= params.well_hit and found
+            any_devices = len(town.hit_by_any.get(f.feature_id, ()))
+            c["well_any"] += any_devices >= params.well_hit
+            c["well_any_found"] += any_devices >= params.well_hit and found
         for f in town.features:
             if f.kind != "speed_hump" or len(town.hit_by.get(f.feature_id, ())) < params.well_hit:
                 continue
@@ -187,7 +207,8 @@ def score(towns: Sequence[tuple[Town, list[Pothole]]], params: EvaluationParams)
             )
     return Score(
         c["reports"], c["clusters"], c["confirmed"], c["true"], c["hit"], c["found"], c["well"],
-        c["well_found"], c["humps"], c["humps_confirmed"], dict(false_by_kind),
+        c["well_found"], c["well_any"], c["well_any_found"], c["humps"], c["humps_confirmed"],
+        dict(false_by_kind),
     )  # fmt: skip
 
 

@@ -5,17 +5,13 @@ URL template is configured.
 """
 
 import html
-import math
 from collections.abc import Iterable, Set
-from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
-from urllib.parse import urlsplit
 
+from analytics.maps import MAP_W, fit_frame, scale_and_north, tile_credit, tile_images
 from analytics.routing.export import route_of
 from analytics.routing.schema import Plan, VehicleRoute
 
-_EARTH_M = 6_371_008.8
-_MAP_W, _PAD, _MIN_SPAN_M = 400.0, 28.0, 300.0
 _COLUMNS = ("Bin", "Street", "Zone", "Arrive", "Predicted fill", "Reason")
 _LEGEND = "Numbered circles are stops in visiting order; D is the depot; green means collected."
 _CSS = """
@@ -90,102 +86,14 @@ _SCRIPT = """(function () {
 })();"""
 
 
-@dataclass(frozen=True)
-class _Frame:
-    """Where a (lat, lon) lands in the SVG: a projection to base units, then scale and shift.
-
-    Base units are metres on a local equirectangular plane, or Web Mercator pixels at zoom 0
-    (a 256-unit world) when tiles are drawn beneath; y grows southwards in both.
-    """
-
-    mercator: bool
-    lat0: float
-    lon0: float
-    scale: float = 1.0  # SVG units per base unit
-    left: float = 0.0  # base coordinates of the SVG's top-left corner
-    top: float = 0.0
-    height: float = 0.0
-
-    def base(self, lat: float, lon: float) -> tuple[float, float]:
-        if self.mercator:
-            phi = math.radians(max(min(lat, 85.0511), -85.0511))
-            return (lon + 180) / 360 * 256, (1 - math.asinh(math.tan(phi)) / math.pi) * 128
-        k = math.pi / 180 * _EARTH_M
-        return (lon - self.lon0) * k * math.cos(math.radians(self.lat0)), (self.lat0 - lat) * k
-
-    def xy(self, lat: float, lon: float) -> tuple[float, float]:
-        bx, by = self.base(lat, lon)
-        return (bx - self.left) * self.scale, (by - self.top) * self.scale
-
-    @property
-    def metres_per_unit(self) -> float:
-        if not self.mercator:
-            return 1 / self.scale
-        return 2 * math.pi * _EARTH_M * math.cos(math.radians(self.lat0)) / 256 / self.scale
-
-
-def _fit(points: list[tuple[float, float]], mercator: bool) -> _Frame:
-    lats, lons = [p[0] for p in points], [p[1] for p in points]
-    probe = _Frame(mercator, (min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2)
-    xs, ys = zip(*(probe.base(*p) for p in points), strict=True)
-    least = _MIN_SPAN_M / probe.metres_per_unit  # a lone stop still gets a street-sized map
-    dx, dy = max(max(xs) - min(xs), least), max(max(ys) - min(ys), least)
-    inner = _MAP_W - 2 * _PAD
-    height = min(max(inner * dy / dx + 2 * _PAD, 300.0), 560.0)
-    scale = min(inner / dx, (height - 2 * _PAD) / dy)
-    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
-    return replace(
-        probe, scale=scale, left=cx - _MAP_W / 2 / scale, top=cy - height / 2 / scale, height=height
-    )
-
-
-def _tiles(frame: _Frame, template: str) -> str:
-    zoom = min(max(round(math.log2(frame.scale)), 0), 19)  # tiles drawn nearest native size
-    n, span = 2**zoom, 256 / 2**zoom
-    size = span * frame.scale + 0.5  # the half unit hides hairline seams
-    columns = range(
-        math.floor(frame.left / span), math.floor((frame.left + _MAP_W / frame.scale) / span) + 1
-    )
-    rows = range(
-        max(math.floor(frame.top / span), 0),
-        min(math.floor((frame.top + frame.height / frame.scale) / span), n - 1) + 1,
-    )
-    images = []
-    for ty in rows:
-        for tx in columns:
-            url = template.replace("{z}", str(zoom)).replace("{x}", str(tx % n))
-            url = url.replace("{y}", str(ty)).replace("{s}", "a")
-            x, y = (tx * span - frame.left) * frame.scale, (ty * span - frame.top) * frame.scale
-            images.append(
-                f'<image href="{html.escape(url)}" x="{x:.1f}" y="{y:.1f}" '
-                f'width="{size:.1f}" height="{size:.1f}" preserveAspectRatio="none"/>'
-            )
-    return "".join(images)
-
-
-def _decorations(frame: _Frame) -> str:
-    """A scale bar of a round length (about a quarter of the width) and a north arrow."""
-    target = _MAP_W / 4 * frame.metres_per_unit
-    metres = max(m * 10**e for e in range(7) for m in (1, 2, 5) if m * 10**e <= target)
-    length, y = metres / frame.metres_per_unit, frame.height - 12
-    label = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
-    return (
-        f'<g aria-hidden="true"><rect class="panel" x="6" y="{y - 26:.1f}" '
-        f'width="{length + 16:.1f}" height="32" rx="4"/>'
-        f'<path class="bar" d="M14 {y - 8:.1f}v6h{length:.1f}v-6"/>'
-        f'<text class="ink" x="14" y="{y - 12:.1f}">{label}</text>'
-        f'<g transform="translate({_MAP_W - 22:.0f} 26)"><rect class="panel" x="-15" y="-19" '
-        'width="30" height="40" rx="4"/><text class="ink" x="0" y="-6" text-anchor="middle">N'
-        '</text><path d="M0 -1 L7 16 L0 11 L-7 16Z" fill="#111"/></g></g>'
-    )
-
-
 def _map_svg(plan: Plan, route: VehicleRoute, collected: Set[str], tile_url: str | None) -> str:
     approx = len(route.path) < 2  # no driven line: join the stops straight, drawn dashed
     line = (
         [plan.depot, *((s.lat, s.lon) for s in route.stops), plan.depot] if approx else route.path
     )
-    frame = _fit([*line, plan.depot, *((s.lat, s.lon) for s in route.stops)], tile_url is not None)
+    frame = fit_frame(
+        [*line, plan.depot, *((s.lat, s.lon) for s in route.stops)], tile_url is not None
+    )
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (frame.xy(*p) for p in line))
     dx, dy = frame.xy(*plan.depot)
     markers = []
@@ -202,13 +110,13 @@ def _map_svg(plan: Plan, route: VehicleRoute, collected: Set[str], tile_url: str
         "stops, starting and ending at the depot (D)."
     )
     return (
-        f'<svg class="map" viewBox="0 0 {_MAP_W:.0f} {frame.height:.0f}" role="img" '
+        f'<svg class="map" viewBox="0 0 {MAP_W:.0f} {frame.height:.0f}" role="img" '
         f'aria-label="{label}"><title>{label}</title>'
-        f"{_tiles(frame, tile_url) if tile_url else ''}"
+        f"{tile_images(frame, tile_url) if tile_url else ''}"
         f'<polyline class="path{" approx" if approx else ""}" points="{points}"/>'
         f'<g class="depot"><rect x="{dx - 10:.1f}" y="{dy - 10:.1f}" width="20" height="20"/>'
         f'<text x="{dx:.1f}" y="{dy:.1f}">D</text></g>{"".join(markers)}'
-        f"{_decorations(frame)}</svg>"
+        f"{scale_and_north(frame)}</svg>"
     )
 
 
@@ -304,8 +212,7 @@ def route_page(
     left_note = f" ({len(plan.left_out)} needed but did not fit today)" if plan.left_out else ""
     credit = ""
     if tile_url:
-        host = urlsplit(tile_url.replace("{s}.", "")).hostname or tile_url
-        credit = f"Map tiles: {html.escape(host)} · © OpenStreetMap contributors. "
+        credit = tile_credit(tile_url)
     act = action_base is not None
     action = f' data-action="{html.escape(action_base)}"' if action_base is not None else ""
     head = "".join(f'<th scope="col">{h}</th>' for h in ("#", *_COLUMNS, *["Done?"][: int(act)]))

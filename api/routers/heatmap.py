@@ -17,16 +17,13 @@ from api.auth import Principal, Scope
 from api.deps import Conn, CouncilPath, require
 from api.pothole_queries import bump_reports_in_bbox, open_pothole_positions
 from api.routers.highways import parse_bbox
-from api.schemas import ErrorPublic
+from api.schemas import TOKEN_ERRORS
+from ingest.db.pseudonyms import distinct_phones
 
 router = APIRouter(
     prefix="/v1/councils/{council}",
     tags=["highways"],
-    responses={
-        401: {"model": ErrorPublic},
-        403: {"model": ErrorPublic},
-        422: {"model": ErrorPublic},
-    },
+    responses=TOKEN_ERRORS,
 )
 
 MIN_PHONES = 3
@@ -60,7 +57,15 @@ def heatmap(
         box = parse_bbox(bbox)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    res = resolution_for_zoom(zoom)
+    features = heat_cells(conn, council, box, resolution_for_zoom(zoom))
+    return {"type": "FeatureCollection", "features": features}
+
+
+def heat_cells(
+    conn: Conn, council: str, box: tuple[float, float, float, float], res: int
+) -> list[dict[str, Any]]:
+    """The published H3 cells at resolution ``res`` of the council's reports inside ``box``,
+    as GeoJSON features (cells with fewer than ``MIN_PHONES`` distinct phones left out)."""
     phones: dict[str, set[str]] = defaultdict(set)
     jolts: dict[str, list[float]] = defaultdict(list)
     for r in bump_reports_in_bbox(conn, council, box, REPORT_DAYS):
@@ -70,12 +75,11 @@ def heatmap(
     potholes: dict[str, int] = defaultdict(int)
     for lat, lon in open_pothole_positions(conn, council, box):
         potholes[h3.latlng_to_cell(lat, lon, res)] += 1
-    features = [
-        _feature(cell, len(jolts[cell]), len(devices), jolts[cell], potholes[cell])
+    return [
+        _feature(cell, len(jolts[cell]), distinct_phones(devices), jolts[cell], potholes[cell])
         for cell, devices in sorted(phones.items())
-        if len(devices) >= MIN_PHONES
+        if distinct_phones(devices) >= MIN_PHONES
     ]
-    return {"type": "FeatureCollection", "features": features}
 
 
 def _feature(

@@ -8,16 +8,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from api.auth import Principal, Scope
 from api.deps import Conn, CouncilPath, require
 from api.queries import bumps_in_bbox
-from api.schemas import BumpPublic, ErrorPublic
+from api.schemas import TOKEN_ERRORS, BumpPublic
 
 router = APIRouter(
     prefix="/v1/councils/{council}",
     tags=["highways"],
-    responses={
-        401: {"model": ErrorPublic},
-        403: {"model": ErrorPublic},
-        422: {"model": ErrorPublic},
-    },
+    responses=TOKEN_ERRORS,
 )
 
 

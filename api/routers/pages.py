@@ -12,7 +12,7 @@ from api.queries import councils, zone_counts_now
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-_STYLE = """
+STYLE = """
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:46rem;padding:1rem;line-height:1.5;
 color:#1a1a1a;background:#fff}
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}
@@ -56,7 +56,7 @@ def index(conn: Conn, settings: Settings) -> HTMLResponse:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta http-equiv="refresh" content="120">'
-        f"<title>smartstreets</title><style>{_STYLE}</style></head><body>"
+        f"<title>smartstreets</title><style>{STYLE}</style></head><body>"
         "<header><h1>smartstreets: how busy is the town centre?</h1></header>"
         f"<main>{body}</main>"
         '<footer><a href="/docs">API documentation</a> · <a href="/health">health</a> · '
@@ -111,7 +111,7 @@ def crew() -> HTMLResponse:
     html = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>smartstreets: today's rounds</title><style>{_STYLE}"
+        f"<title>smartstreets: today's rounds</title><style>{STYLE}"
         "button,input{font-size:1.1rem;padding:.6rem;margin:.3rem 0;min-height:2.75rem}"
         "button{display:block;width:100%}</style></head><body>"
         "<header><h1>Today's collection rounds</h1></header><main>"

@@ -13,6 +13,7 @@ from api.deps import Conn, CouncilPath, require
 from api.pothole_queries import potholes_for_export, potholes_in_bbox
 from api.routers.highways import parse_bbox
 from api.schemas import (
+    TOKEN_ERRORS,
     ErrorPublic,
     PotholeActionCreate,
     PotholePublic,
@@ -23,11 +24,7 @@ from api.schemas import (
 router = APIRouter(
     prefix="/v1/councils/{council}",
     tags=["highways"],
-    responses={
-        401: {"model": ErrorPublic},
-        403: {"model": ErrorPublic},
-        422: {"model": ErrorPublic},
-    },
+    responses=TOKEN_ERRORS,
 )
 
 Highways = Annotated[Principal, Depends(require(Scope.HIGHWAYS))]

@@ -16,11 +16,17 @@ from ingest.contract.topics import (
     Stream,
 )
 
-_CHANNEL_NAMES = {Stream.BIN_FILL: "binFill", Stream.BUMP: "bump", Stream.FOOTFALL: "footfall"}
+_CHANNEL_NAMES = {
+    Stream.BIN_FILL: "binFill",
+    Stream.BUMP: "bump",
+    Stream.FOOTFALL: "footfall",
+    Stream.COVERAGE: "coverage",
+}
 _SUMMARIES = {
     Stream.BIN_FILL: "Fill level of a registered litter bin.",
     Stream.BUMP: "A jolt detected by a phone in a vehicle; the device id is a pseudonymous token.",
     Stream.FOOTFALL: "People counted by a registered counter over a period.",
+    Stream.COVERAGE: "Where a phone drove on one trip, so undriven roads are not taken for smooth.",
 }
 
 

@@ -129,17 +129,59 @@ class FootfallCount(_Payload):
         return self.period_start
 
 
-Payload = BinFillReading | BumpReport | FootfallCount
+MAX_TRACK_POINTS = 2000
+"""Most points a coverage track may carry (50 km at one point every 25 m)."""
 
-_MODELS: dict[Stream, type[BinFillReading] | type[BumpReport] | type[FootfallCount]] = {
+TrackPoint = Annotated[
+    list[float], Field(min_length=2, max_length=2, description="[latitude, longitude] in degrees.")
+]
+
+
+class TripCoverage(_Payload):
+    """Where a phone drove on one trip (stream ``coverage``).
+
+    Sent once per trip, after the trip, with the first and last 200 m left off so that nobody's
+    home or workplace can be read from it. It lets highways teams tell a road that phones drive
+    and find smooth from one that phones never drive.
+    """
+
+    ts_start: AwareDatetime = Field(description="When the track starts (RFC 3339 with offset).")
+    ts_end: AwareDatetime = Field(description="When the track ends (RFC 3339 with offset).")
+    points: list[TrackPoint] = Field(
+        min_length=2,
+        max_length=MAX_TRACK_POINTS,
+        description="The route driven, one [lat, lon] about every 25 m, in driving order.",
+    )
+    seq: Seq | None = None
+
+    @model_validator(mode="after")
+    def _track_is_sane(self) -> Self:
+        if self.ts_end < self.ts_start:
+            raise ValueError("ts_end must not be before ts_start")
+        if (self.ts_end - self.ts_start).total_seconds() > 24 * 3600:
+            raise ValueError("a trip must not exceed 24 hours")
+        for lat, lon in self.points:
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError(f"point [{lat}, {lon}] is not a WGS 84 latitude and longitude")
+        return self
+
+    @property
+    def ts(self) -> datetime:
+        """The reading's time, for checks shared by every stream."""
+        return self.ts_end
+
+
+Payload = BinFillReading | BumpReport | FootfallCount | TripCoverage
+PayloadModel = type[BinFillReading] | type[BumpReport] | type[FootfallCount] | type[TripCoverage]
+
+_MODELS: dict[Stream, PayloadModel] = {
     Stream.BIN_FILL: BinFillReading,
     Stream.BUMP: BumpReport,
     Stream.FOOTFALL: FootfallCount,
+    Stream.COVERAGE: TripCoverage,
 }
 
 
-def payload_model(
-    stream: Stream,
-) -> type[BinFillReading] | type[BumpReport] | type[FootfallCount]:
+def payload_model(stream: Stream) -> PayloadModel:
     """Return the payload model of ``stream``."""
     return _MODELS[stream]

@@ -26,6 +26,7 @@ class Stream(StrEnum):
     BIN_FILL = "bin-fill"
     BUMP = "bump"
     FOOTFALL = "footfall"
+    COVERAGE = "coverage"
 
 
 @dataclass(frozen=True, slots=True)

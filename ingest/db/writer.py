@@ -16,8 +16,9 @@ import psycopg
 from psycopg import sql
 
 from ingest.contract.decode import Reading, Rejection
-from ingest.contract.payloads import BinFillReading, BumpReport, FootfallCount
+from ingest.contract.payloads import BinFillReading, BumpReport, FootfallCount, TripCoverage
 from ingest.contract.topics import Stream
+from ingest.db.pseudonyms import PhonePseudonyms
 from ingest.db.registry import RegisteredDevice, lookup_device
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,24 @@ _TABLES = {
             "timestamptz",
         ),
     ),
+    Stream.COVERAGE: _Table(
+        "trip_coverage",
+        ("council", "device_id", "ts_start", "ts_end", "lats", "lons", "seq", "received_at"),
+        (
+            "text",
+            "text",
+            "timestamptz",
+            "timestamptz",
+            "float8[]",
+            "float8[]",
+            "int8",
+            "timestamptz",
+        ),
+    ),
 }
+
+PHONE_STREAMS = frozenset({Stream.BUMP, Stream.COVERAGE})
+"""Streams whose device ids are phones' own ids, stored only as pseudonyms."""
 
 
 def table_of(stream: Stream) -> str:
@@ -198,13 +216,13 @@ def fingerprint(topic: str, payload: bytes) -> bytes:
 
 
 def _row(
-    reading: Reading, device: RegisteredDevice | None, received_at: datetime
+    reading: Reading, device: RegisteredDevice | None, received_at: datetime, device_id: str
 ) -> tuple[object, ...]:
     p, t = reading.payload, reading.topic
     if isinstance(p, BinFillReading):
         return (
             t.council,
-            t.device_id,
+            device_id,
             p.ts,
             p.fill_pct,
             p.seq,
@@ -216,7 +234,7 @@ def _row(
     if isinstance(p, BumpReport):
         return (
             t.council,
-            t.device_id,
+            device_id,
             p.ts,
             p.lat,
             p.lon,
@@ -229,10 +247,21 @@ def _row(
             p.samples_z_g,
             received_at,
         )
+    if isinstance(p, TripCoverage):
+        return (
+            t.council,
+            device_id,
+            p.ts_start,
+            p.ts_end,
+            [lat for lat, _ in p.points],
+            [lon for _, lon in p.points],
+            p.seq,
+            received_at,
+        )
     assert isinstance(p, FootfallCount) and device is not None and device.zone is not None
     return (
         t.council,
-        t.device_id,
+        device_id,
         device.zone,
         p.period_start,
         p.period_end,
@@ -247,10 +276,22 @@ def _row(
 class StreamWriter:
     """Writes batches of messages over one connection it owns."""
 
-    def __init__(self, conn: psycopg.Connection, cache: DeviceCache | None = None) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        cache: DeviceCache | None = None,
+        pseudonyms: PhonePseudonyms | None = None,
+    ) -> None:
         self.conn = conn
         self.cache = cache or DeviceCache()
+        self.pseudonyms = pseudonyms or PhonePseudonyms()
         self._staged: set[str] = set()
+
+    def _stored_id(self, msg: Message, council: str, stream: Stream, device_id: str) -> str:
+        """The id a message's device is stored under: a phone's pseudonym, else its own id."""
+        if stream in PHONE_STREAMS:
+            return self.pseudonyms(self.conn, council, device_id, msg.received_at)
+        return device_id
 
     def _registry_rejection(self, reading: Reading) -> str | None:
         """Why a well-formed reading still cannot be stored, or ``None``."""
@@ -309,17 +350,22 @@ class StreamWriter:
         rows = []
         for key, (msg, reason, fresh) in merged.items():
             topic = msg.decoded.topic
+            device_id = stored_topic = None
+            if topic is not None:
+                device_id = self._stored_id(msg, topic.council, topic.stream, topic.device_id)
+                # A phone's own id is not kept even here: the topic keeps its pseudonym.
+                stored_topic = msg.topic.removesuffix(topic.device_id) + device_id
             rows.append(
                 {
                     "fingerprint": key,
                     "received_at": msg.received_at,
                     "fresh": fresh,
-                    "topic": msg.topic,
+                    "topic": stored_topic or msg.topic,
                     "payload": msg.payload,
                     "reason": reason,
                     "council": topic.council if topic else None,
                     "stream": topic.stream.value if topic else None,
-                    "device_id": topic.device_id if topic else None,
+                    "device_id": device_id,
                 }
             )
         # A first sighting is one copy even if it arrives flagged as a redelivery (its first
@@ -339,6 +385,14 @@ class StreamWriter:
 
     def write(self, batch: Sequence[Message]) -> WriteResult:
         """Store a batch in one transaction; raises ``psycopg.Error`` if nothing was stored."""
+        try:
+            return self._write(batch)
+        except BaseException:
+            # A salt first stored in the failed transaction was rolled back with it.
+            self.pseudonyms.forget()
+            raise
+
+    def _write(self, batch: Sequence[Message]) -> WriteResult:
         result = WriteResult()
         rows: dict[Stream, list[tuple[object, ...]]] = {}
         bad: list[tuple[Message, str]] = []
@@ -357,8 +411,10 @@ class StreamWriter:
                     if decoded.topic.stream is Stream.FOOTFALL
                     else None
                 )
-                rows.setdefault(decoded.topic.stream, []).append(
-                    _row(decoded, device, msg.received_at)
+                t = decoded.topic
+                stored_id = self._stored_id(msg, t.council, t.stream, t.device_id)
+                rows.setdefault(t.stream, []).append(
+                    _row(decoded, device, msg.received_at, stored_id)
                 )
             for stream, stream_rows in rows.items():
                 table = _TABLES[stream]

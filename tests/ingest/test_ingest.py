@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from ingest.contract.topics import Stream, build_topic
+from ingest.db.pseudonyms import period_of_pseudonym
 from ingest.db.registry import DeviceCreate, import_devices
 from ingest.settings import IngestSettings
 from ingest.worker import IngestWorker
@@ -115,15 +116,16 @@ def test_each_stream_is_stored(
     )
     wait_for(lambda: _count(conn, "footfall_count", devices["counter"]), what="footfall row")
     wait_for(lambda: _count(conn, "bin_fill", devices["bin"]), what="bin row")
-    wait_for(lambda: _count(conn, "bump_report", phone), what="bump row")
+    bumps = "SELECT device_id, lat, peak_z_g, samples_z_g FROM bump_report WHERE council = %s"
+    wait_for(lambda: conn.execute(bumps, (council,)).fetchone(), what="bump row")
     row = conn.execute(
         "SELECT council, ts, fill_pct, flags FROM bin_fill WHERE device_id = %s", (devices["bin"],)
     ).fetchone()
     assert row == (council, TS, 55.5, ["lid_open"])
-    bump = conn.execute(
-        "SELECT lat, peak_z_g, samples_z_g FROM bump_report WHERE device_id = %s", (phone,)
-    ).fetchone()
-    assert bump is not None and bump[0] == 52.671 and bump[2] == pytest.approx([0.0, 1.7, -0.8])
+    bump = conn.execute(bumps, (council,)).fetchone()
+    assert bump is not None and bump[1] == 52.671 and bump[3] == pytest.approx([0.0, 1.7, -0.8])
+    # The phone's own id is stored only as this period's pseudonym.
+    assert bump[0] != phone and period_of_pseudonym(bump[0]) is not None
     foot = conn.execute(
         "SELECT zone, count, count_in FROM footfall_count WHERE device_id = %s",
         (devices["counter"],),
@@ -261,17 +263,23 @@ def test_unknown_council_for_phones_is_quarantined(
     prefix: str,
     uid: str,
 ) -> None:
-    """Phones are not registered, but a bump for a council that does not exist is refused."""
+    """Phones are not registered, but a bump for a council that does not exist is refused; the
+    quarantine keeps the raw payload but only the phone's pseudonym."""
     topic = build_topic(prefix, f"nowhere-{uid}", Stream.BUMP, f"trip-{uid}")
     body = json.dumps(
         {"ts": TS.isoformat(), "lat": 1.0, "lon": 1.0, "speed_mps": 5, "peak_z_g": 1.0}
     ).encode()
     publish_all(mqtt_url, f"pub-{uid}", [(topic, body)])
     row = wait_for(
-        lambda: conn.execute("SELECT reason FROM quarantine WHERE topic = %s", (topic,)).fetchone(),
+        lambda: conn.execute(
+            "SELECT reason, topic, device_id, payload FROM quarantine WHERE council = %s",
+            (f"nowhere-{uid}",),
+        ).fetchone(),
         what="quarantine row",
     )
     assert row[0] == f"unknown council: nowhere-{uid}"
+    assert f"trip-{uid}" not in row[1] and row[1].endswith("/" + row[2])
+    assert period_of_pseudonym(row[2]) is not None and bytes(row[3]) == body
 
 
 def test_messages_published_while_ingest_is_down_arrive_later(

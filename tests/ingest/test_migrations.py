@@ -21,6 +21,10 @@ TABLES = {
     "schema_migration",
     "alert",
     "alert_delivery",
+    "phone_salt",
+    "trip_coverage",
+    "road_segment",
+    "road_coverage",
 }
 ROLLUPS = {
     "footfall_hourly_device": ["council", "device_id", "zone", "bucket", "count", "readings"],
@@ -152,7 +156,12 @@ def test_streams_are_compressed_hypertables(tsdb: psycopg.Connection) -> None:
         "SELECT hypertable_name, compression_enabled FROM timescaledb_information.hypertables "
         "WHERE hypertable_schema = 'public' ORDER BY 1"
     ).fetchall()
-    assert rows == [("bin_fill", True), ("bump_report", True), ("footfall_count", True)]
+    assert rows == [
+        ("bin_fill", True),
+        ("bump_report", True),
+        ("footfall_count", True),
+        ("trip_coverage", True),
+    ]
 
 
 def test_policies_are_scheduled(tsdb: psycopg.Connection) -> None:
@@ -161,7 +170,7 @@ def test_policies_are_scheduled(tsdb: psycopg.Connection) -> None:
         "SELECT proc_name, hypertable_name FROM timescaledb_information.jobs "
         "WHERE proc_name IN ('policy_compression', 'policy_retention') ORDER BY 1, 2"
     ).fetchall()
-    streams = ["bin_fill", "bump_report", "footfall_count"]
+    streams = ["bin_fill", "bump_report", "footfall_count", "trip_coverage"]
     assert jobs == [("policy_compression", s) for s in streams] + [
         ("policy_retention", s) for s in streams
     ]

@@ -71,7 +71,7 @@ def test_bad_inputs_are_refused(build: Callable[[], object]) -> None:
 def test_reports_follow_the_contract(seed: int) -> None:
     """Every report of a trip over every kind of feature decodes as a valid bump reading."""
     rng = random.Random(seed)
-    trip = simulate_trip(ROUTE, SPEEDS, _mixed_road(rng), START, rng)
+    trip = simulate_trip(ROUTE, SPEEDS, _mixed_road(rng), START, rng, trip_margin_m=0.0)
     assert trip.reports
     after = START + timedelta(seconds=trip.duration_s + 1)
     for report in trip.reports:
@@ -103,7 +103,10 @@ def test_ground_truth_records_what_was_hit() -> None:
         _on_road("h", "speed_hump", 450, 0.5),
         _on_road("far", "pothole", 300, 1.0, north=10),
     ]
-    trips = [simulate_trip(ROUTE, SPEEDS, road, START, random.Random(s)) for s in range(60)]
+    trips = [
+        simulate_trip(ROUTE, SPEEDS, road, START, random.Random(s), trip_margin_m=0.0)
+        for s in range(60)
+    ]
     hits = [h.feature_id for trip in trips for h in trip.hits]
     assert hits.count("h") == 60 and "far" not in hits
     assert 0.55 <= hits.count("p") / 60 <= 0.85
@@ -126,9 +129,11 @@ def test_potholes_are_found_far_more_often_than_smooth_road_makes_events() -> No
     for seed in range(40):
         rng = random.Random(seed)
         road = [_on_road(f"p{i}", "pothole", 150 + 150 * i, rng.uniform(0.5, 1)) for i in range(4)]
-        trip = simulate_trip(ROUTE, SPEEDS, road, START, rng)
+        trip = simulate_trip(ROUTE, SPEEDS, road, START, rng, trip_margin_m=0.0)
         found[trip.phone.sample_hz >= 20] += [_reported(trip, h.ts) for h in trip.hits]
-        smooth = simulate_trip(ROUTE, SPEEDS, [], START, random.Random(1000 + seed))
+        smooth = simulate_trip(
+            ROUTE, SPEEDS, [], START, random.Random(1000 + seed), trip_margin_m=0.0
+        )
         events += len(smooth.reports)
         km += smooth.distance_m / 1000
     every = found[True] + found[False]
@@ -158,7 +163,15 @@ def test_report_fields_make_sense() -> None:
     """Reports carry the trip's speed, heading along the road and the phone's sample rate."""
     road = [_on_road("p", "pothole", 200, 1.0)]
     trips = [
-        simulate_trip(SHORT, [10.0], road, START, random.Random(s), PhoneProfile(sample_hz=50))
+        simulate_trip(
+            SHORT,
+            [10.0],
+            road,
+            START,
+            random.Random(s),
+            PhoneProfile(sample_hz=50),
+            trip_margin_m=0,
+        )
         for s in range(10)
     ]
     reports: list[BumpReport] = [r for t in trips for r in t.reports]

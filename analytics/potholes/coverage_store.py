@@ -1,0 +1,111 @@
+"""Stored road segments and their coverage: import, refresh from trip tracks, read back."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from analytics.potholes.coverage import (
+    CoverageParams,
+    Segment,
+    Track,
+    match_passes,
+)
+
+COVERAGE_DAYS = 30
+"""Coverage counts the passes of this many days."""
+
+
+def store_segments(conn: psycopg.Connection, council: str, segments: Sequence[Segment]) -> int:
+    """Replace the council's road segments (and so their coverage) with ``segments``.
+
+    Raises
+    ------
+    LookupError
+        An unknown council.
+    ValueError
+        Two segments with the same id.
+    """
+    ids = [s.segment_id for s in segments]
+    if len(set(ids)) != len(ids):
+        raise ValueError("segment ids must be unique")
+    with conn.transaction():
+        if conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone() is None:
+            raise LookupError(f"unknown council {council!r}")
+        conn.execute("DELETE FROM road_segment WHERE council = %s", (council,))
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO road_segment (council, segment_id, name, road_class, lats, lons, "
+                "length_m) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        council,
+                        s.segment_id,
+                        s.name,
+                        s.road_class,
+                        [p[0] for p in s.points],
+                        [p[1] for p in s.points],
+                        s.length_m,
+                    )
+                    for s in segments
+                ],
+            )
+    return len(segments)
+
+
+def load_segments(conn: psycopg.Connection, council: str) -> list[Segment]:
+    """The council's road segments, by id."""
+    rows = conn.execute(
+        "SELECT segment_id, name, road_class, lats, lons FROM road_segment "
+        "WHERE council = %s ORDER BY segment_id",
+        (council,),
+    ).fetchall()
+    return [
+        Segment(sid, name, cls, tuple(zip(lats, lons, strict=True)))
+        for sid, name, cls, lats, lons in rows
+    ]
+
+
+def load_tracks(
+    conn: psycopg.Connection, council: str, since: datetime, until: datetime
+) -> list[Track]:
+    """The council's trip tracks that ended in (``since``, ``until``]."""
+    rows = conn.execute(
+        "SELECT device_id, ts_start, ts_end, lats, lons FROM trip_coverage "
+        "WHERE council = %s AND ts_start > %s - INTERVAL '1 day' AND ts_end > %s "
+        "AND ts_end <= %s ORDER BY ts_start, device_id",
+        (council, since, since, until),
+    ).fetchall()
+    return [Track(d, a, b, tuple(zip(lats, lons, strict=True))) for d, a, b, lats, lons in rows]
+
+
+def refresh_coverage(
+    conn: psycopg.Connection,
+    council: str,
+    now: datetime | None = None,
+    params: CoverageParams | None = None,
+) -> dict[str, int]:
+    """Count each segment's passes over the last ``COVERAGE_DAYS`` days and store them.
+
+    Returns
+    -------
+    dict[str, int]
+        ``tracks`` read, ``segments`` counted and segments ``passed`` at least once.
+    """
+    now = now or datetime.now(UTC)
+    with conn.transaction():
+        segments = load_segments(conn, council)
+        tracks = load_tracks(conn, council, now - timedelta(days=COVERAGE_DAYS), now)
+        found = match_passes(segments, tracks, params)
+        conn.execute("DELETE FROM road_coverage WHERE council = %s", (council,))
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO road_coverage (council, segment_id, passes, phones, last_pass, "
+                "refreshed_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                [(council, c.segment_id, c.passes, c.phones, c.last_pass, now) for c in found],
+            )
+    return {
+        "tracks": len(tracks),
+        "segments": len(found),
+        "passed": sum(1 for c in found if c.passes),
+    }

@@ -1,0 +1,179 @@
+"""The highways map page: roughness hexagons, road coverage and potholes, with the list beneath.
+
+Like the crews' route page it needs no network: the map is an SVG drawn here from the same
+GeoJSON the API serves, with map tiles beneath only when a tile URL template is configured.
+"""
+
+import html
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from analytics.maps import MAP_W, MapFrame, fit_frame, scale_and_north, tile_credit, tile_images
+
+_LEVEL_STYLE = {
+    "unseen": ("#9aa0a6", "4 3", "no phone drove it in 30 days"),
+    "rare": ("#e8710a", "", "fewer than 3 phones"),
+    "low": ("#7baaf7", "", "under 10 passes"),
+    "covered": ("#1a56b8", "", "10 passes or more"),
+}
+_STATE_COLOUR = {
+    "confirmed": "#c5221f",
+    "reopened": "#a50e7e",
+    "reported": "#e37400",
+    "repaired": "#188038",
+    "candidate": "#5f6368",
+    "duplicate": "#5f6368",
+}
+_CSS = """
+body{font:16px/1.4 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:.5rem;color:#111}
+h1{font-size:1.3rem;margin:.3rem 0}.map{width:100%;height:auto;border:1px solid #ccc;
+background:#f8f9fa}.panel{fill:#fff;opacity:.85}.bar{fill:none;stroke:#111;stroke-width:2}
+.ink{font-size:12px}.hole text{font-size:9px;fill:#fff;text-anchor:middle;dominant-baseline:middle}
+.legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.9rem;margin:.4rem 0;padding:0;
+list-style:none}.key{display:inline-block;width:1.6rem;height:.5rem;margin-right:.3rem;
+vertical-align:middle}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd;white-space:nowrap}
+@media print{.scroll{overflow:visible}}
+"""
+
+
+def _ring_points(frame: MapFrame, ring: Sequence[Sequence[float]]) -> str:
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in (frame.xy(lat, lon) for lon, lat in ring))
+
+
+def _hexes(frame: MapFrame, cells: Sequence[dict[str, Any]]) -> str:
+    worst = max((c["properties"]["roughness"] for c in cells), default=1.0) or 1.0
+    out = []
+    for c in cells:
+        p = c["properties"]
+        alpha = 0.15 + 0.55 * min(1.0, p["roughness"] / worst)
+        tip = html.escape(
+            f"{p['reports']} jolts from {p['phones']} phones, mean peak {p['roughness']} g, "
+            f"{p['potholes']} open potholes"
+        )
+        out.append(
+            f'<polygon points="{_ring_points(frame, c["geometry"]["coordinates"][0])}" '
+            f'fill="#d93025" fill-opacity="{alpha:.2f}" stroke="#d93025" stroke-opacity=".4">'
+            f"<title>{tip}</title></polygon>"
+        )
+    return "".join(out)
+
+
+def _roads(frame: MapFrame, segments: Sequence[dict[str, Any]]) -> str:
+    out = []
+    for s in segments:
+        p = s["properties"]
+        colour, dash, meaning = _LEVEL_STYLE[p["level"]]
+        passes = "" if p["passes"] is None else f", {p['passes']} passes"
+        tip = html.escape(f"{p['name'] or 'unnamed road'}: {meaning}{passes}")
+        dashes = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(
+            f'<polyline points="{_ring_points(frame, s["geometry"]["coordinates"])}" '
+            f'fill="none" stroke="{colour}" stroke-width="2.5"{dashes}><title>{tip}</title>'
+            "</polyline>"
+        )
+    return "".join(out)
+
+
+def _holes(frame: MapFrame, potholes: Sequence[dict[str, Any]]) -> str:
+    out = []
+    for i, p in reversed(list(enumerate(potholes, 1))):
+        x, y = frame.xy(p["lat"], p["lon"])
+        tip = html.escape(f"{i}: pothole {p['pothole_id']}, {p['state']}")
+        out.append(
+            f'<g class="hole"><title>{tip}</title><circle cx="{x:.1f}" cy="{y:.1f}" r="7" '
+            f'fill="{_STATE_COLOUR.get(p["state"], "#5f6368")}" stroke="#fff"/>'
+            f'<text x="{x:.1f}" y="{y:.1f}">{i}</text></g>'
+        )
+    return "".join(out)
+
+
+def _legend() -> str:
+    items = [
+        f'<li><span class="key" style="background:{c}"></span>{html.escape(m)}</li>'
+        for c, _, m in _LEVEL_STYLE.values()
+    ]
+    items.append(
+        '<li><span class="key" style="background:#d93025;opacity:.6"></span>'
+        "rougher road (mean jolt, 3+ phones)</li>"
+    )
+    items.append('<li><span class="key" style="background:#c5221f"></span>pothole (numbered)</li>')
+    return f'<ul class="legend">{"".join(items)}</ul>'
+
+
+def _table(potholes: Sequence[dict[str, Any]]) -> str:
+    if not potholes:
+        return "<p>No potholes in this area.</p>"
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("#", "Id", "State", "Severity", "Confidence", "Phones", "Last hit", "Where")
+    )
+    rows = []
+    for i, p in enumerate(potholes, 1):
+        rows.append(
+            f"<tr><td>{i}</td><td>{p['pothole_id']}</td><td>{html.escape(p['state'])}</td>"
+            f"<td>{p['severity']:.2f}</td><td>{p['confidence']:.2f}</td><td>{p['devices']}</td>"
+            f"<td>{p['last_seen']:%Y-%m-%d}</td><td>{p['lat']:.5f}, {p['lon']:.5f}</td></tr>"
+        )
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def highways_page(
+    council_name: str,
+    bbox: tuple[float, float, float, float],
+    segments: Sequence[dict[str, Any]],
+    cells: Sequence[dict[str, Any]],
+    potholes: Sequence[dict[str, Any]],
+    generated_at: datetime,
+    tile_url: str | None = None,
+) -> str:
+    """The page as one HTML document.
+
+    Parameters
+    ----------
+    council_name
+        Shown in the title.
+    bbox
+        The area shown: min lon, min lat, max lon, max lat.
+    segments, cells
+        GeoJSON features of the coverage and heatmap endpoints.
+    potholes
+        Pothole rows (id, state, lat, lon, severity, confidence, devices, last_seen), in the
+        order they are numbered.
+    generated_at
+        When the figures were read.
+    tile_url
+        An XYZ tile template drawn under the map, or ``None`` for none.
+    """
+    min_lon, min_lat, max_lon, max_lat = bbox
+    frame = fit_frame([(min_lat, min_lon), (max_lat, max_lon)], tile_url is not None)
+    label = html.escape(
+        f"Map of {council_name}: road coverage by phones, road roughness and "
+        f"{len(potholes)} numbered potholes."
+    )
+    svg = (
+        f'<svg class="map" viewBox="0 0 {MAP_W:.0f} {frame.height:.0f}" role="img" '
+        f'aria-label="{label}"><title>{label}</title>'
+        f"{tile_images(frame, tile_url) if tile_url else ''}"
+        f"{_hexes(frame, cells)}{_roads(frame, segments)}{_holes(frame, potholes)}"
+        f"{scale_and_north(frame)}</svg>"
+    )
+    unseen = sum(1 for s in segments if s["properties"]["level"] == "unseen")
+    credit = tile_credit(tile_url) if tile_url else ""
+    title = html.escape(f"{council_name}: potholes and road coverage")
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{title}</h1>"
+        f"<p>{len(potholes)} potholes, {len(cells)} rough-road cells; "
+        f"{unseen} of {len(segments)} road segments not driven by any phone in 30 days, so "
+        "no reports there does not mean a smooth road.</p>"
+        f"{svg}{_legend()}{_table(potholes)}"
+        f"<footer><small>{credit}Figures as of {generated_at:%Y-%m-%d %H:%M} UTC.</small>"
+        "</footer></body></html>"
+    )
