@@ -20,6 +20,7 @@ demo: $(BIN)/.installed
 ## make test: lint, type-check, generated-artefact checks and the test suite
 test: $(BIN)/.installed lint
 	$(BIN)/smartstreets contract asyncapi --check
+	$(BIN)/smartstreets dashboards check
 	$(BIN)/pytest $(ARGS)
 
 lint: $(BIN)/.installed

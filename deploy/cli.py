@@ -11,6 +11,7 @@ from analytics.potholes.cli import potholes_app
 from analytics.potholes.refresh_cli import potholes_refresh, potholes_roads
 from analytics.routing.cli import routes_app
 from api.cli import api, tokens_app
+from dashboards.cli import dashboards_app
 from deploy.demo import demo
 from deploy.logs import LogFormat, configure_logging
 from ingest.cli import contract_app, db_app, devices_app, ingest
@@ -56,6 +57,7 @@ app.add_typer(forecast_app, name="forecast")
 potholes_app.command("refresh")(potholes_refresh)
 potholes_app.command("roads")(potholes_roads)
 app.add_typer(potholes_app, name="potholes")
+app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(alerts_app, name="alerts")
 
 

@@ -1,0 +1,117 @@
+"""Highways: potholes on a map, confirmations over time and a heatmap of road roughness."""
+
+from dashboards.model import COUNCIL, Board, Panel, geomap
+
+OPEN_POTHOLES = """
+SELECT pothole_id, lat AS latitude, lon AS longitude, state, severity, confidence,
+       reports, devices, last_seen
+FROM pothole
+WHERE council = ${council:sqlstring} AND state IN ('candidate', 'confirmed', 'reported', 'reopened')
+ORDER BY pothole_id
+"""
+
+# The pothole table keeps each pothole's current state and when it entered it, not the history.
+STATE_CHANGES = """
+SELECT date_trunc('day', state_changed_at) AS time, state AS metric, count(*)::float8 AS value
+FROM pothole
+WHERE council = ${council:sqlstring} AND $__timeFilter(state_changed_at)
+  AND state IN ('confirmed', 'reported', 'repaired', 'reopened')
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+# Cells of 0.001° (about 110 m by 70 m in Britain); as the API's heatmap, a cell is shown only
+# when at least three different phones reported in it, so no cell traces one phone's trips.
+ROUGHNESS = """
+SELECT round(lat::numeric, 3)::float8 AS latitude, round(lon::numeric, 3)::float8 AS longitude,
+       avg(peak_z_g)::float8 AS roughness_g, count(*) AS reports,
+       count(DISTINCT device_id) AS phones
+FROM bump_report
+WHERE council = ${council:sqlstring} AND $__timeFilter(ts)
+GROUP BY 1, 2
+HAVING count(DISTINCT device_id) >= 3
+ORDER BY 1, 2
+"""
+
+REPORTS_PER_DAY = """
+SELECT date_trunc('day', ts) AS time, 'bump reports' AS metric, count(*)::float8 AS value
+FROM bump_report
+WHERE council = ${council:sqlstring} AND $__timeFilter(ts)
+GROUP BY 1
+ORDER BY 1
+"""
+
+
+POTHOLE_LAYER = {
+    "type": "markers",
+    "name": "Potholes",
+    "config": {
+        "showLegend": True,
+        "style": {"size": {"fixed": 7}, "color": {"field": "severity", "fixed": "orange"}},
+    },
+}
+HEAT_LAYER = {
+    "type": "heatmap",
+    "name": "Roughness",
+    "config": {
+        "blur": 15,
+        "radius": 6,
+        "weight": {"field": "roughness_g", "fixed": 1, "min": 0, "max": 1},
+    },
+}
+
+HIGHWAYS = Board(
+    uid="smartstreets-highways",
+    title="smartstreets · Highways",
+    slug="highways",
+    description="Open potholes, confirmations over time and road roughness from phones.",
+    variables=(COUNCIL,),
+    time_from="now-30d",
+    panels=(
+        Panel(
+            title="Open potholes",
+            kind="geomap",
+            sql=OPEN_POTHOLES,
+            columns=(
+                "pothole_id",
+                "latitude",
+                "longitude",
+                "state",
+                "severity",
+                "confidence",
+                "reports",
+                "devices",
+                "last_seen",
+            ),
+            height=14,
+            options=geomap(POTHOLE_LAYER),
+            field_config={"color": {"mode": "continuous-YlRd"}},
+        ),
+        Panel(
+            title="Road roughness (mean jolt, g)",
+            kind="geomap",
+            sql=ROUGHNESS,
+            columns=("latitude", "longitude", "roughness_g", "reports", "phones"),
+            height=14,
+            options=geomap(HEAT_LAYER),
+            description="Cells with reports from fewer than three phones are left out.",
+        ),
+        Panel(
+            title="Potholes by the day they entered their state",
+            kind="timeseries",
+            sql=STATE_CHANGES,
+            columns=("time", "metric", "value"),
+            fmt="time_series",
+            options={"legend": {"displayMode": "list", "placement": "bottom"}},
+            field_config={"custom": {"drawStyle": "bars", "stacking": {"mode": "normal"}}},
+        ),
+        Panel(
+            title="Bump reports per day",
+            kind="timeseries",
+            sql=REPORTS_PER_DAY,
+            columns=("time", "metric", "value"),
+            fmt="time_series",
+            field_config={"custom": {"drawStyle": "bars"}},
+        ),
+    ),
+)
