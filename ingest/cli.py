@@ -21,6 +21,7 @@ from deploy.cli_support import (
 from ingest.contract.asyncapi import render_asyncapi
 from ingest.contract.decode import describe_validation_error
 from ingest.contract.topics import Stream
+from ingest.credentials_cli import devices_credentials
 from ingest.db.connect import connect
 from ingest.db.migrate import migrate
 from ingest.db.registry import import_devices, read_registry
@@ -197,6 +198,9 @@ def devices_import(
     except (IngestError, psycopg.OperationalError) as exc:
         fail(str(exc).strip())
     print(f"imported {count} device(s) from {file}")
+
+
+devices_app.command("credentials")(devices_credentials)
 
 
 @contract_app.command("asyncapi")
