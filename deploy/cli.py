@@ -1,6 +1,7 @@
 """The ``smartstreets`` command; each package contributes its subcommands."""
 
 import logging
+import os
 
 import typer
 
@@ -28,8 +29,12 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
-    log_level: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR."),
-    log_format: str = typer.Option("text", help="text, or json for one JSON object per line."),
+    log_level: str = typer.Option(
+        "INFO", envvar="SMARTSTREETS_LOG_LEVEL", help="DEBUG, INFO, WARNING or ERROR."
+    ),
+    log_format: str = typer.Option(
+        "text", envvar="SMARTSTREETS_LOG_FORMAT", help="text, or json for one JSON object per line."
+    ),
 ) -> None:
     level = log_level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -38,6 +43,8 @@ def _root(
         raise typer.BadParameter("expected text or json", param_hint="--log-format")
     fmt: LogFormat = "json" if log_format == "json" else "text"
     configure_logging(level, fmt)
+    # Processes this one starts (ingest workers, the demo's services) log the same way.
+    os.environ["SMARTSTREETS_LOG_LEVEL"], os.environ["SMARTSTREETS_LOG_FORMAT"] = level, fmt
     logging.captureWarnings(True)
 
 

@@ -218,6 +218,9 @@ def demo(
                 _child(["potholes", "refresh", "--council", DEMO_COUNCIL, "--every", "300"], env),
             )
         )
+        # Alerts are recorded (the alert table, the Operations dashboard) and sent only where
+        # SMARTSTREETS_ALERTS_WEBHOOK_URLS or SMTP is configured.
+        children.append(("alerts", _child(["alerts", "check", "--every", "300"], env)))
         phones = threading.Thread(
             target=_phone_history, args=(db_url, world, settings.mqtt_prefix, seed), daemon=True
         )
@@ -259,7 +262,7 @@ def demo(
         exit_code = 1
     finally:
         # Simulators first, then ingest (it writes and acknowledges what it holds), then the API.
-        order = {"simulate": 0, "forecast": 0, "potholes": 0, "ingest": 1, "api": 2}
+        order = {"simulate": 0, "forecast": 0, "potholes": 0, "alerts": 0, "ingest": 1, "api": 2}
         for name, proc in sorted(children, key=lambda c: order.get(c[0], 9)):
             if name == "ingest" and db_url is not None and proc.poll() is None:
                 try:

@@ -10,11 +10,12 @@ WHERE council = ${council:sqlstring} AND state IN ('candidate', 'confirmed', 're
 ORDER BY pothole_id
 """
 
-# The pothole table keeps each pothole's current state and when it entered it, not the history.
+# From the potholes' state history (migration 0010), so a pothole confirmed on Monday and
+# repaired on Friday counts on both days.
 STATE_CHANGES = """
-SELECT date_trunc('day', state_changed_at) AS time, state AS metric, count(*)::float8 AS value
-FROM pothole
-WHERE council = ${council:sqlstring} AND $__timeFilter(state_changed_at)
+SELECT date_trunc('day', changed_at) AS time, state AS metric, count(*)::float8 AS value
+FROM pothole_state_change
+WHERE council = ${council:sqlstring} AND $__timeFilter(changed_at)
   AND state IN ('confirmed', 'reported', 'repaired', 'reopened')
 GROUP BY 1, 2
 ORDER BY 1, 2
@@ -22,14 +23,22 @@ ORDER BY 1, 2
 
 # Cells of 0.001° (about 110 m by 70 m in Britain); as the API's heatmap, a cell is shown only
 # when at least three different phones reported in it, so no cell traces one phone's trips.
+# Phone pseudonyms of different salt periods may be one phone, so phones are counted within a
+# period (the part of the pseudonym before its dash) and the largest count is taken.
 ROUGHNESS = """
-SELECT round(lat::numeric, 3)::float8 AS latitude, round(lon::numeric, 3)::float8 AS longitude,
-       avg(peak_z_g)::float8 AS roughness_g, count(*) AS reports,
-       count(DISTINCT device_id) AS phones
-FROM bump_report
-WHERE council = ${council:sqlstring} AND $__timeFilter(ts)
+WITH per_period AS (
+    SELECT round(lat::numeric, 3)::float8 AS latitude, round(lon::numeric, 3)::float8 AS longitude,
+           CASE WHEN device_id ~ '^p[0-9]+-' THEN split_part(device_id, '-', 1) END AS period,
+           sum(peak_z_g) AS jolts, count(*) AS reports, count(DISTINCT device_id) AS phones
+    FROM bump_report
+    WHERE council = ${council:sqlstring} AND $__timeFilter(ts)
+    GROUP BY 1, 2, 3
+)
+SELECT latitude, longitude, (sum(jolts) / sum(reports))::float8 AS roughness_g,
+       sum(reports)::bigint AS reports, max(phones) AS phones
+FROM per_period
 GROUP BY 1, 2
-HAVING count(DISTINCT device_id) >= 3
+HAVING max(phones) >= 3
 ORDER BY 1, 2
 """
 

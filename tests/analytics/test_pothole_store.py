@@ -73,6 +73,11 @@ def test_repair_then_three_new_phones_reopens(
     insert_bumps(conn, council, [f"q{i}-{uid}" for i in range(3)], NOW - timedelta(hours=1))
     refresh_potholes(conn, council, now=NOW)
     assert _potholes(conn, council) == [(pid, "reopened", 6)]
+    history = conn.execute(
+        "SELECT state FROM pothole_state_change WHERE pothole_id = %s ORDER BY changed_at",
+        (pid,),
+    ).fetchall()
+    assert history == [("confirmed",), ("repaired",), ("reopened",)]  # every state, in order
 
 
 def test_opposite_direction_is_another_pothole(

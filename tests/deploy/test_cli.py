@@ -1,5 +1,7 @@
 """The command line: --help everywhere, one-line errors for bad input, real effects."""
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +41,10 @@ def test_every_expected_command_exists() -> None:
         "tokens create",
         "tokens revoke",
         "contract asyncapi",
+        "devices credentials",
+        "dashboards push",
+        "alerts check",
+        "potholes roads",
     }
 
 
@@ -257,3 +263,28 @@ def test_asyncapi_check_detects_drift(tmp_path: Path) -> None:
     stale.write_text(committed.read_text().replace("fill_pct", "fill_percent"))
     result = runner.invoke(app, ["contract", "asyncapi", "--check", "--out", str(stale)])
     assert result.exit_code == 1 and "out of date" in result.output
+
+
+def test_log_format_reaches_processes_started_later(database_url: str) -> None:
+    """SMARTSTREETS_LOG_FORMAT, which the root options export to the processes a command
+    starts (ingest workers, the demo's services), makes their logs JSON lines."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deploy",
+            "alerts",
+            "check",
+            "--dry-run",
+            "--database-url",
+            database_url,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SMARTSTREETS_LOG_FORMAT": "json"},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and all(json.loads(line)["level"] for line in lines)

@@ -25,6 +25,7 @@ TABLES = {
     "trip_coverage",
     "road_segment",
     "road_coverage",
+    "pothole_state_change",
 }
 ROLLUPS = {
     "footfall_hourly_device": ["council", "device_id", "zone", "bucket", "count", "readings"],
