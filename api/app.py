@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from analytics.routing.settings import RoutingSettings
 from api.metrics import install_metrics
+from api.open_data_settings import OpenDataSettings
 from api.routers import (
     busy_page,
     coverage,
@@ -17,6 +18,7 @@ from api.routers import (
     heatmap,
     highways,
     highways_page,
+    open_data,
     pages,
     potholes,
     public,
@@ -38,7 +40,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = open_pool(database_url, max_size=settings.pool_size, name="api")
-        log.info("API ready with %s, %s", services.masked(), settings.model_dump())
+        app.state.open_data = OpenDataSettings()
+        log.info(
+            "API ready with %s, %s, open data %s",
+            services.masked(),
+            settings.model_dump(),
+            app.state.open_data.model_dump(),
+        )
         try:
             yield
         finally:
@@ -65,6 +73,7 @@ def create_app(
         highways_page,
         pages,
         busy_page,
+        open_data,
     ):
         app.include_router(module.router)
     install_metrics(app)
