@@ -60,10 +60,10 @@ def verify_token(conn: psycopg.Connection, token: str) -> Principal | None:
     if match is None:
         return None
     token_id, secret = match[1], match[2]
+    # A function (migration 0011) rather than the table, so that a request already confined to
+    # one council can still tell another council's token (403) from an unknown one (401).
     row = conn.execute(
-        "SELECT council, scope, secret_sha256 FROM api_token WHERE token_id = %s "
-        "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
-        (token_id,),
+        "SELECT council, scope, secret_sha256 FROM api_token_lookup(%s)", (token_id,)
     ).fetchone()
     if row is None or not hmac.compare_digest(bytes(row[2]), _digest(secret)):
         return None

@@ -1,4 +1,9 @@
-"""Dependencies shared by the routers: database connections and token checks."""
+"""Dependencies shared by the routers: database connections and token checks.
+
+A request whose path has a ``{council}`` gets its connection already confined to that council
+in the database (``api.tenancy``): its token check, its queries and its writes all run in one
+transaction as the tenant role, committed before the response is sent.
+"""
 
 from collections.abc import Callable, Iterator
 from typing import Annotated
@@ -10,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.auth import Principal, Scope, verify_token
 from api.queries import council_exists
 from api.settings import ApiSettings
+from api.tenancy import scope_to_council
 
 _bearer = HTTPBearer(auto_error=False, description="A token from 'smartstreets tokens create'.")
 
@@ -19,11 +25,22 @@ CouncilPath = Annotated[
 
 
 def get_conn(request: Request) -> Iterator[psycopg.Connection]:
-    """A pooled connection for the length of a request; 503 if the database is down."""
+    """A pooled connection for the length of a request; 503 if the database is down.
+
+    When the path names a council, the connection is confined to it for the whole request, in
+    one transaction (committed if the route succeeds, rolled back if it raises); a route that
+    forgets its ``WHERE council = ...`` still sees only its council's rows.
+    """
     pool = request.app.state.pool
+    council = request.path_params.get("council")
     try:
         with pool.connection(timeout=5) as conn:
-            yield conn
+            if council is None:
+                yield conn
+                return
+            with conn.transaction():
+                scope_to_council(conn, str(council))
+                yield conn
     except psycopg.OperationalError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "database unavailable, try again shortly"
@@ -36,7 +53,9 @@ def get_settings(request: Request) -> ApiSettings:
     return settings
 
 
-Conn = Annotated[psycopg.Connection, Depends(get_conn)]
+# scope="function": the transaction commits before the response goes out, so a 201 is never
+# sent for a write that then fails to commit.
+Conn = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
 Settings = Annotated[ApiSettings, Depends(get_settings)]
 
 
