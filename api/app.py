@@ -8,6 +8,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from analytics.routing.settings import RoutingSettings
+from api.errors import VALIDATION_RESPONSE, install_error_handlers
 from api.metrics import install_metrics
 from api.open_data_settings import OpenDataSettings
 from api.routers import (
@@ -24,6 +25,7 @@ from api.routers import (
     public,
     routes,
 )
+from api.security import install_security
 from api.settings import ApiSettings
 from ingest.db.connect import open_pool
 from ingest.settings import ServiceSettings
@@ -57,6 +59,7 @@ def create_app(
         version=version("smartstreets"),
         summary="Bins to empty, how busy the town centre is, and potholes to fix.",
         lifespan=lifespan,
+        responses=VALIDATION_RESPONSE,
     )
     app.state.settings = settings
     app.state.mqtt_url = services.mqtt_url
@@ -76,5 +79,7 @@ def create_app(
         open_data,
     ):
         app.include_router(module.router)
+    install_error_handlers(app)
+    install_security(app, settings, tile_url=app.state.routing.tile_url)
     install_metrics(app)
     return app

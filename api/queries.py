@@ -1,6 +1,6 @@
 """Named SQL queries of the API; routes call these and never hold SQL themselves."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -8,6 +8,11 @@ from psycopg.rows import dict_row
 
 from ingest.db.connect import server_version, timescaledb_version
 from ingest.db.migrate import storage_of
+
+MAX_PERIOD_H = 24
+"""Longest counting period the device contract accepts (ingest.contract.payloads)."""
+PAST_WEEKS = range(1, 5)
+"""The weeks before now whose same hour makes a zone's usual count."""
 
 
 def council_exists(conn: psycopg.Connection, council: str) -> bool:
@@ -55,7 +60,16 @@ def zone_counts_now(
 
     Only counters that reported within ``stale_after_min`` count as reporting; comparing the
     same counters now and before keeps a counter outage from looking like a quiet street.
+
+    Periods are found by ``period_start`` (the indexed column): the contract caps a period at
+    24 hours, so a period ending in an hour-long window started at most 25 hours before the
+    window's end. Each past week is one lookup on (device_id, period_start) per counter. Every
+    bound is a plain timestamp computed here, not SQL arithmetic: under row-level security the
+    raw streams are security-barrier views, and only leakproof conditions (comparisons of
+    values, not ``now - interval``) reach the index below them.
     """
+    hour, longest = timedelta(hours=1), timedelta(hours=1 + MAX_PERIOD_H)
+    ends = [now - timedelta(weeks=w) for w in PAST_WEEKS]
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             """
@@ -67,34 +81,52 @@ def zone_counts_now(
                 SELECT f.device_id, sum(f.count) AS count, max(f.period_end) AS last_end
                 FROM footfall_count f JOIN counters c USING (device_id)
                 WHERE f.council = %(council)s
-                  AND f.period_end > %(now)s - INTERVAL '1 hour' AND f.period_end <= %(now)s
+                  AND f.period_end > %(hour_ago)s AND f.period_end <= %(now)s
+                  AND f.period_start > %(longest_ago)s AND f.period_start < %(now)s
                 GROUP BY f.device_id
             ),
             reporting AS (
-                SELECT device_id, count FROM recent
-                WHERE last_end > %(now)s - make_interval(mins => %(stale)s)
+                SELECT device_id, count FROM recent WHERE last_end > %(stale_since)s
             ),
             past AS (
                 SELECT c.zone, w.weeks, sum(f.count) AS count
-                FROM generate_series(1, 4) AS w(weeks)
-                JOIN footfall_count f
-                  ON f.period_end > %(now)s - make_interval(weeks => w.weeks) - INTERVAL '1 hour'
-                 AND f.period_end <= %(now)s - make_interval(weeks => w.weeks)
+                FROM reporting r
                 JOIN counters c USING (device_id)
-                WHERE f.council = %(council)s
-                  AND f.device_id IN (SELECT device_id FROM reporting)
+                CROSS JOIN unnest(%(weeks)s::int[], %(starts_after)s::timestamptz[],
+                                  %(ends_after)s::timestamptz[], %(ends_by)s::timestamptz[])
+                    AS w(weeks, starts_after, ends_after, ends_by)
+                CROSS JOIN LATERAL (
+                    SELECT sum(p.count) AS count FROM footfall_count p
+                    WHERE p.device_id = r.device_id AND p.council = %(council)s
+                      AND p.period_start > w.starts_after AND p.period_start < w.ends_by
+                      AND p.period_end > w.ends_after AND p.period_end <= w.ends_by
+                ) f
                 GROUP BY c.zone, w.weeks
+            ),
+            usual AS (
+                SELECT zone, avg(count)::float8 AS usual_count FROM past GROUP BY zone
             )
             SELECT c.zone,
                    count(*) AS counters_total,
                    count(r.device_id) AS counters_reporting,
                    sum(r.count)::bigint AS count_last_hour,
-                   (SELECT avg(p.count)::float8 FROM past p WHERE p.zone = c.zone) AS usual_count
+                   min(u.usual_count) AS usual_count
             FROM counters c LEFT JOIN reporting r USING (device_id)
+            LEFT JOIN usual u USING (zone)
             GROUP BY c.zone
             ORDER BY c.zone
             """,
-            {"council": council, "now": now, "stale": stale_after_min},
+            {
+                "council": council,
+                "now": now,
+                "hour_ago": now - hour,
+                "longest_ago": now - longest,
+                "stale_since": now - timedelta(minutes=stale_after_min),
+                "weeks": list(PAST_WEEKS),
+                "starts_after": [end - longest for end in ends],
+                "ends_after": [end - hour for end in ends],
+                "ends_by": ends,
+            },
         )
         return cur.fetchall()
 
@@ -196,9 +228,7 @@ def zone_day_hours(
             counted AS (
                 SELECT zone, bucket, count FROM footfall_hourly_zone
                 WHERE council = %(council)s
-                  AND bucket >= %(start)s::timestamptz - INTERVAL '4 weeks'
-                  AND bucket < least(date_trunc('hour', now()),
-                                     %(start)s::timestamptz + make_interval(hours => %(n)s))
+                  AND bucket >= %(since)s AND bucket < %(until)s
             )
             SELECT s.zone, s.ts,
                    a.count::float8 AS actual,
@@ -215,9 +245,21 @@ def zone_day_hours(
               ON f.council = %(council)s AND f.series = 'zone:' || s.zone AND f.ts = s.ts
             ORDER BY s.zone, s.ts
             """,
-            {"council": council, "start": start, "n": hours},
+            {
+                "council": council,
+                "start": start,
+                "n": hours,
+                # Bounds as plain values, so that they reach the index through the tenant's
+                # filtering views (whose security barrier keeps expressions above them).
+                "since": start - timedelta(weeks=4),
+                "until": min(_this_hour(), start + timedelta(hours=hours)),
+            },
         )
         return cur.fetchall()
+
+
+def _this_hour() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def council_name(conn: psycopg.Connection, council: str) -> str:

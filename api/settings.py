@@ -1,6 +1,6 @@
 """Settings of the API process."""
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,4 +20,40 @@ class ApiSettings(BaseSettings):
         ge=1,
         le=1440,
         description="Minutes without a reading after which a counter or bin counts as stale.",
+    )
+    rate_limit_per_min: int = Field(
+        default=600,
+        ge=0,
+        le=1_000_000,
+        description="Requests a minute one client address may make to the public endpoints "
+        "(pages, zones, forecasts, open data); 0 turns the limit off.",
+    )
+    public_cache_s: float = Field(
+        default=10,
+        ge=0,
+        le=300,
+        description="Seconds each API process reuses a rendered public zone answer (now, "
+        "forecast); 0 turns the cache off.",
+    )
+    rate_limit_burst: int = Field(
+        default=120,
+        ge=1,
+        le=1_000_000,
+        description="Requests one client address may make at once before the per-minute rate "
+        "applies.",
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For header "
+        'names the client (JSON list, e.g. ["10.0.0.0/8"]); empty: the header is ignored.',
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins allowed to read the public endpoints from a browser "
+        '(JSON list, e.g. ["https://maps.example.org"]); empty: no CORS headers.',
+    )
+    behind_https: bool = Field(
+        default=False,
+        description="Clients reach the API over HTTPS only, so responses carry "
+        "Strict-Transport-Security.",
     )

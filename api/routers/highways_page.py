@@ -21,7 +21,7 @@ from api.routers.heatmap import heat_cells
 from api.routers.highways import parse_bbox
 from api.routers.pages import STYLE
 from api.routers.routes import Routing
-from api.schemas import ErrorPublic
+from api.schemas import TOKEN_ERRORS, ErrorPublic
 
 router = APIRouter(tags=["highways"])
 
@@ -32,11 +32,7 @@ MAP_RESOLUTION = 9
 @router.get(
     "/v1/councils/{council}/highways/map",
     response_class=HTMLResponse,
-    responses={
-        401: {"model": ErrorPublic},
-        403: {"model": ErrorPublic},
-        422: {"model": ErrorPublic},
-    },
+    responses={**TOKEN_ERRORS, 404: {"model": ErrorPublic}},
 )
 def highways_map(
     council: CouncilPath,

@@ -1,21 +1,34 @@
-"""Residents and open data: no token, aggregated counts only, cacheable."""
+"""Residents and open data: no token, aggregated counts only, cacheable.
+
+The zone answers (now and forecast) are the same for every caller, so each process renders them
+once per council and ``public_cache_s`` (api/response_cache.py) and serves the bytes from memory
+in between, without a database connection or a worker thread.
+"""
 
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+import psycopg
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from pydantic import TypeAdapter
+from starlette.concurrency import run_in_threadpool
 
 from analytics.forecasting.levels import sentence, zone_level
-from api.deps import Conn, Settings, known_council
+from api.deps import Conn, CouncilPath, get_conn, known_council
 from api.queries import (
     council_timezone,
     counter_publication,
     stored_forecasts,
     zone_counts_now,
 )
+from api.response_cache import ResponseCache
 from api.schemas import ErrorPublic, ForecastHourPublic, ForecastPublic, ZoneNowPublic
+from api.settings import ApiSettings
 
 MIN_COUNTERS_PUBLIC = 3
 
@@ -23,15 +36,48 @@ router = APIRouter(
     prefix="/v1/councils/{council}", tags=["public"], responses={404: {"model": ErrorPublic}}
 )
 
+_ZONES_NOW = TypeAdapter(list[ZoneNowPublic])
+_FORECASTS = TypeAdapter(list[ForecastPublic])
 
-@router.get("/zones/now", response_model=list[ZoneNowPublic])
-def zones_now(
-    council: Annotated[str, Depends(known_council)],
-    conn: Conn,
-    settings: Settings,
-    response: Response,
-) -> list[ZoneNowPublic]:
-    """How busy each town-centre zone is now, compared with the same hour of the week."""
+Render = Callable[[psycopg.Connection, str, ApiSettings], bytes]
+
+
+def public_cache(request: Request) -> ResponseCache:
+    """The app's cache of rendered public answers (made on first use, from the event loop)."""
+    state = request.app.state
+    cache: ResponseCache | None = getattr(state, "public_cache", None)
+    if cache is None:
+        # SMARTSTREETS_API_PUBLIC_CACHE_S, well under the minute clients are told to cache
+        # the answers for; the counts behind them change every few minutes.
+        cache = state.public_cache = ResponseCache(state.settings.public_cache_s)
+    return cache
+
+
+def _render(request: Request, council: str, render: Render) -> bytes:
+    # The same connection and council check as the routes that take them as dependencies.
+    with contextmanager(get_conn)(request) as conn:
+        known_council(council, conn)
+        return render(conn, council, request.app.state.settings)
+
+
+async def _cached(
+    request: Request, kind: str, council: str, render: Render, max_age: int
+) -> Response:
+    """The answer from the cache, or rendered in a worker thread (blocking I/O stays off the
+    event loop) and kept."""
+    cache = public_cache(request)
+    key = (kind, council)
+    body = cache.get(key)
+    if body is None:
+        body = await run_in_threadpool(cache.fill, key, partial(_render, request, council, render))
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Cache-Control": f"public, max-age={max_age}"},
+    )
+
+
+def _zones_now(conn: psycopg.Connection, council: str, settings: ApiSettings) -> bytes:
     now = datetime.now(UTC)
     local = now.astimezone(ZoneInfo(council_timezone(conn, council)))
     zones = []
@@ -42,8 +88,13 @@ def zones_now(
                 as_of=now, level=level, reason=reason, summary=sentence(level, local), **row
             )
         )
-    response.headers["Cache-Control"] = "public, max-age=60"
-    return zones
+    return _ZONES_NOW.dump_json(zones)
+
+
+@router.get("/zones/now", response_model=list[ZoneNowPublic])
+async def zones_now(council: CouncilPath, request: Request) -> Response:
+    """How busy each town-centre zone is now, compared with the same hour of the week."""
+    return await _cached(request, "zones/now", council, _zones_now, max_age=60)
 
 
 def _forecasts(rows: list[dict[str, Any]]) -> list[ForecastPublic]:
@@ -64,14 +115,15 @@ def _forecasts(rows: list[dict[str, Any]]) -> list[ForecastPublic]:
     return out
 
 
+def _zones_forecast(conn: psycopg.Connection, council: str, settings: ApiSettings) -> bytes:
+    return _FORECASTS.dump_json(_forecasts(stored_forecasts(conn, council, "zone:%")))
+
+
 @router.get("/zones/forecast", response_model=list[ForecastPublic])
-def zones_forecast(
-    council: Annotated[str, Depends(known_council)], conn: Conn, response: Response
-) -> list[ForecastPublic]:
+async def zones_forecast(council: CouncilPath, request: Request) -> Response:
     """The next 48 hours of every zone: people expected per hour, an 80% interval, and what is
     usual for each hour. Empty until the first forecast refresh has run."""
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return _forecasts(stored_forecasts(conn, council, "zone:%"))
+    return await _cached(request, "zones/forecast", council, _zones_forecast, max_age=300)
 
 
 @router.get("/zones/{zone}/forecast", response_model=ForecastPublic)

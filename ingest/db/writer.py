@@ -210,6 +210,12 @@ class DeviceCache:
         return exists is not None
 
 
+def _text(value: str) -> str:
+    """``value`` storable in a text column: PostgreSQL refuses U+0000, which a hostile payload's
+    field names (quoted in the reason) can carry; the raw bytes are kept as they came."""
+    return value.replace("\x00", "\\x00")
+
+
 def fingerprint(topic: str, payload: bytes) -> bytes:
     """Identity of a message for quarantine: the same bytes on the same topic are one message."""
     return hashlib.sha256(topic.encode() + b"\x00" + payload).digest()
@@ -360,9 +366,9 @@ class StreamWriter:
                     "fingerprint": key,
                     "received_at": msg.received_at,
                     "fresh": fresh,
-                    "topic": stored_topic or msg.topic,
+                    "topic": _text(stored_topic or msg.topic),
                     "payload": msg.payload,
-                    "reason": reason,
+                    "reason": _text(reason),
                     "council": topic.council if topic else None,
                     "stream": topic.stream.value if topic else None,
                     "device_id": device_id,

@@ -1,0 +1,413 @@
+"""Benchmark: requests/s and latency of the public "now" and forecast endpoints under load.
+
+The bench owns its database (created on the given server, migrated, filled with a town's weeks
+of footfall history and its stored forecasts, dropped at the end unless ``--keep-db``) and its
+API (``smartstreets api`` as a separate process on a free loopback port). A lean load generator
+(asyncio streams, HTTP/1.1 keep-alive, ``--connections`` connections each sending requests back
+to back) runs in this process and alternates the two endpoints::
+
+    GET /v1/councils/{c}/zones/now
+    GET /v1/councils/{c}/zones/forecast
+
+It measures, after a warm-up, for every ``--workers`` value:
+
+* ``client ceiling``: the load generator against a trivial HTTP server in another process (a
+  fixed response, no framework): the most this client can measure on this machine;
+* ``health``: the same load on ``GET /health`` (the framework's floor: one pooled connection,
+  three tiny queries, a cached broker probe);
+* ``public``: the two endpoints as served;
+* ``public, no cache``: the two endpoints with the public response cache off
+  (``SMARTSTREETS_API_PUBLIC_CACHE_S=0``), the "before".
+
+The API's per-IP rate limit is switched off (``SMARTSTREETS_API_RATE_LIMIT_PER_MIN=0``): every
+request of the bench comes from 127.0.0.1, so a limiter on would throttle the bench, not measure
+the API. It reports; it does not assert. Run it from the repository root::
+
+    .venv/bin/python bench/api.py [--seconds 20] [--connections 48] [--workers 1 2]
+"""
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+REPO = Path(__file__).resolve().parents[1]
+if not __package__:
+    # Run as ``python bench/api.py``: Python puts bench/ first on sys.path, where this file
+    # would shadow the ``api`` package. Look up packages from the repository root instead.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
+    sys.path.insert(0, str(REPO))
+
+from analytics.forecasting.store import refresh_forecasts  # noqa: E402
+from api.settings import ApiSettings  # noqa: E402
+from ingest.db.connect import connect  # noqa: E402
+from ingest.db.migrate import migrate  # noqa: E402
+from simulators.realtime import register_town  # noqa: E402
+from simulators.world import build_world  # noqa: E402
+
+COUNCIL = "benchtown"
+DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/postgres"
+SMARTSTREETS = REPO / ".venv" / "bin" / "smartstreets"
+TARGET_RPS, TARGET_P99_MS = 1000, 50.0
+
+
+# -- the database -------------------------------------------------------------------------------
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name`` (URL or key=value connection string)."""
+    if "://" in url:
+        return urlsplit(url)._replace(path=f"/{name}").geturl()
+    return make_conninfo(url, dbname=name)
+
+
+@contextlib.contextmanager
+def bench_database(
+    admin_url: str, days: int, counters: int, seed: int, keep: bool
+) -> Iterator[str]:
+    """A fresh database with one town, ``days`` of footfall history and stored forecasts."""
+    name = f"bench_api_{uuid.uuid4().hex[:12]}"
+    url = with_database(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        started = time.perf_counter()
+        migrate(url)
+        world = build_world(COUNCIL, seed=seed, bins=24, counters=counters)
+        with connect(url) as conn:
+            rows = register_town(conn, world.town, "smartstreets", history_days=days, seed=seed)
+            forecasts = refresh_forecasts(conn, COUNCIL, datetime.now(UTC))
+            # Planner statistics, as a database in service has them (autovacuum would get
+            # there too, but not before the bench starts).
+            conn.execute("ANALYZE")
+            zones = conn.execute(
+                "SELECT count(DISTINCT zone) FROM device WHERE council = %s AND kind = 'counter'",
+                (COUNCIL,),
+            ).fetchone()
+        print(
+            f"database {name}: {counters} counters in {zones[0] if zones else 0} zones, "
+            f"{days} days of history ({rows} rows), {forecasts} forecast rows, "
+            f"built in {time.perf_counter() - started:.0f} s"
+        )
+        yield url
+    finally:
+        if keep:
+            print(f"kept database {name} ({url})")
+        else:
+            with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+
+# -- the servers --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_ok(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 60) -> None:
+    """Wait until ``url`` answers (any HTTP status); fail if ``proc`` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the API exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=3):  # noqa: S310 (our own URL)
+                return
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def api_server(
+    database_url: str, workers: int, cache: bool, log_path: Path
+) -> Iterator[tuple[str, int]]:
+    """``smartstreets api`` on a free port; yields (host, port)."""
+    port = free_port()
+    env = dict(
+        os.environ,
+        SMARTSTREETS_DATABASE_URL=database_url,
+        SMARTSTREETS_API_RATE_LIMIT_PER_MIN="0",
+    )
+    if not cache:
+        env["SMARTSTREETS_API_PUBLIC_CACHE_S"] = "0"
+    mqtt = os.environ.get("SMARTSTREETS_BENCH_MQTT_URL") or os.environ.get(
+        "SMARTSTREETS_TEST_MQTT_URL"
+    )
+    if mqtt:
+        env["SMARTSTREETS_MQTT_URL"] = mqtt
+    args = [str(SMARTSTREETS), "api", "--host", "127.0.0.1", "--port", str(port)]
+    if workers != 1:
+        args += ["--workers", str(workers)]
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_ok(f"http://127.0.0.1:{port}/health", proc)
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+_FIXED = (
+    b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"ok":true}'
+)
+
+
+class _Fixed(asyncio.Protocol):
+    """Answers every request with the same bytes: what a server costs when it costs nothing."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            self.buffer = self.buffer[end + 4 :]
+            self.transport.write(_FIXED)  # type: ignore[attr-defined]
+
+
+def _serve_fixed(port: int) -> None:
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(_Fixed, "127.0.0.1", port)
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def fixed_server() -> Iterator[tuple[str, int]]:
+    """The trivial server in a process of its own; yields (host, port)."""
+    port = free_port()
+    proc = multiprocessing.get_context("spawn").Process(target=_serve_fixed, args=(port,))
+    proc.start()
+    try:
+        wait_ok(f"http://127.0.0.1:{port}/", None, timeout=20)
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        proc.join(10)
+
+
+# -- the load generator -------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Latencies (ns) of the 200s, and how many answers were anything else."""
+
+    latencies: list[int] = field(default_factory=list)
+    errors: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+
+
+async def _connection(
+    host: str, port: int, paths: Sequence[str], offset: int, until: float, tallies: list[Tally]
+) -> None:
+    requests = [
+        f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: application/json\r\n\r\n".encode()
+        for p in paths
+    ]
+    clock = time.perf_counter_ns
+    i = offset
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while time.monotonic() < until:
+            k = i % len(paths)
+            i += 1
+            started = clock()
+            try:
+                writer.write(requests[k])
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                        break
+                if length:
+                    await reader.readexactly(length)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                tallies[k].errors += 1
+                tallies[k].statuses["no answer"] += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+                continue
+            elapsed = clock() - started
+            if head[9:12] == b"200":
+                tallies[k].latencies.append(elapsed)
+            else:
+                tallies[k].errors += 1
+                tallies[k].statuses[head[9:12].decode()] += 1
+    finally:
+        writer.close()
+
+
+async def _load(
+    host: str, port: int, paths: Sequence[str], connections: int, seconds: float
+) -> tuple[list[Tally], float]:
+    tallies = [Tally() for _ in paths]
+    started = time.monotonic()
+    until = started + seconds
+    await asyncio.gather(
+        *(_connection(host, port, paths, c, until, tallies) for c in range(connections))
+    )
+    return tallies, time.monotonic() - started
+
+
+def load(
+    host: str, port: int, paths: Sequence[str], connections: int, seconds: float
+) -> tuple[list[Tally], float]:
+    """Keep ``connections`` connections busy for ``seconds``, alternating ``paths``; the tally of
+    each path and the wall time."""
+    return asyncio.run(_load(host, port, paths, connections, seconds))
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def _pct(ordered: list[int], q: float) -> float:
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
+
+
+HEADER = (
+    f"{'run':28s} {'endpoint':20s} {'requests':>9s} {'errors':>7s} {'req/s':>8s} "
+    f"{'p50':>7s} {'p90':>7s} {'p99':>7s} {'max':>7s}  (ms)"
+)
+
+
+def report(label: str, names: Sequence[str], tallies: list[Tally], seconds: float) -> None:
+    """One line per endpoint, plus their total when there are several."""
+    rows = list(zip(names, tallies, strict=True))
+    if len(rows) > 1:
+        rows.append(
+            (
+                "total",
+                Tally([x for t in tallies for x in t.latencies], sum(t.errors for t in tallies)),
+            )
+        )
+    for name, tally in rows:
+        ordered = sorted(tally.latencies)
+        done = len(ordered) + tally.errors
+        print(
+            f"{label:28s} {name:20s} {done:9d} {tally.errors:7d} {done / seconds:8.0f} "
+            f"{_pct(ordered, 0.5):7.1f} {_pct(ordered, 0.9):7.1f} {_pct(ordered, 0.99):7.1f} "
+            f"{(ordered[-1] / 1e6 if ordered else float('nan')):7.1f}"
+        )
+        if tally.statuses:
+            print(f"{'':28s}   errors: {dict(tally.statuses)}")
+
+
+def measure(
+    label: str,
+    host: str,
+    port: int,
+    endpoints: dict[str, str],
+    args: argparse.Namespace,
+) -> None:
+    """Warm up, then measure and print one run."""
+    paths, names = list(endpoints.values()), list(endpoints)
+    load(host, port, paths, args.connections, args.warmup)
+    tallies, seconds = load(host, port, paths, args.connections, args.seconds)
+    report(label, names, tallies, seconds)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20, help="Length of a measured run.")
+    parser.add_argument("--warmup", type=float, default=3, help="Length of the warm-up.")
+    parser.add_argument("--connections", type=int, default=48, help="Concurrent connections.")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="API worker processes to try."
+    )
+    parser.add_argument("--days", type=int, default=28, help="Days of footfall history.")
+    parser.add_argument("--counters", type=int, default=20, help="Footfall counters.")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-baseline", action="store_true", help="Skip the cache-off runs.")
+    parser.add_argument("--keep-db", action="store_true", help="Keep the bench database.")
+    args = parser.parse_args()
+    admin_url = os.environ.get("SMARTSTREETS_BENCH_DATABASE_URL") or os.environ.get(
+        "SMARTSTREETS_TEST_DATABASE_URL", DEFAULT_DB
+    )
+    public = {
+        "zones/now": f"/v1/councils/{COUNCIL}/zones/now",
+        "zones/forecast": f"/v1/councils/{COUNCIL}/zones/forecast",
+    }
+    print(
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} "
+        f"(the machine may be shared: figures are noisy when it is above ~0.5)"
+    )
+    print(
+        "rate limit off (SMARTSTREETS_API_RATE_LIMIT_PER_MIN=0): all bench requests come from "
+        "127.0.0.1, and a per-IP limiter would throttle the bench instead of measuring the API"
+    )
+    print(
+        f"{args.connections} keep-alive connections, {args.warmup:g} s warm-up, "
+        f"{args.seconds:g} s measured; target {TARGET_RPS} req/s with p99 < {TARGET_P99_MS:g} ms"
+    )
+    baseline = not args.no_baseline
+    if baseline and "public_cache_s" not in ApiSettings.model_fields:
+        print("no cache-off baseline: this API has no public_cache_s setting to turn its cache off")
+        baseline = False
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+        log_path = Path(tmp) / "api.log"
+        try:
+            with bench_database(
+                admin_url, args.days, args.counters, args.seed, args.keep_db
+            ) as url:
+                print(HEADER)
+                with fixed_server() as (host, port):
+                    measure("client ceiling", host, port, {"fixed response": "/"}, args)
+                for workers in args.workers:
+                    w = f"{workers} worker{'s' if workers > 1 else ''}"
+                    with api_server(url, workers, True, log_path) as (host, port):
+                        measure(f"{w}, health", host, port, {"health": "/health"}, args)
+                        measure(f"{w}, public", host, port, public, args)
+                    if baseline:
+                        with api_server(url, workers, False, log_path) as (host, port):
+                            measure(f"{w}, public, no cache", host, port, public, args)
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            if log_path.exists():
+                print(log_path.read_text()[-3000:], file=sys.stderr)
+            return 1
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
