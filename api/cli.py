@@ -80,7 +80,14 @@ def api(
     except ValueError as exc:
         fail(str(exc), 2)
     if workers == 1:
-        uvicorn.run(app, host=settings.host, port=settings.port, http=NoDelayHttp, log_config=None)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            http=NoDelayHttp,
+            log_config=None,
+            proxy_headers=False,  # SMARTSTREETS_API_TRUSTED_PROXIES alone decides (api.security)
+        )
         return
     # Worker processes build their own app (an app object cannot cross a process boundary)
     # from the environment, so the options checked above go there first.
@@ -101,6 +108,7 @@ def api(
         workers=workers,
         http=NoDelayHttp,
         log_config=None,
+        proxy_headers=False,
     )
 
 

@@ -22,6 +22,7 @@ from api.app import create_app
 from api.charts import BAND, FORECAST
 from api.settings import ApiSettings
 from deploy.embedded import free_port
+from ingest.db.connect import refresh_rollups
 from ingest.db.registry import DeviceCreate, import_devices
 from ingest.settings import ServiceSettings
 from tests.helpers import wait_for
@@ -69,6 +70,9 @@ def zones(conn: psycopg.Connection, council: str, uid: str) -> dict[str, list[st
     ) as copy:
         for row in counts:
             copy.write_row(row)
+    # On TimescaleDB the rollups may already be materialised over these hours (another test's
+    # backfill); the same call a backfill makes brings them up to date.
+    refresh_rollups(conn, now - timedelta(days=36), now + timedelta(hours=1))
     series = [f"zone:{z}" for z in layout] + [
         f"counter:{d}" for ids in layout.values() for d in ids
     ]

@@ -22,6 +22,7 @@ from api.app import create_app
 from api.auth import Scope, create_token
 from api.settings import ApiSettings
 from api.tenancy import TENANT_ROLE, scope_of, scope_to_council
+from ingest.db.connect import refresh_rollups
 from ingest.db.registry import DeviceCreate, import_devices
 from ingest.settings import ServiceSettings
 
@@ -178,10 +179,14 @@ def _town(conn: psycopg.Connection, uid: str, name: str, lat: float, forecast: f
 @pytest.fixture
 def towns(conn: psycopg.Connection, uid: str) -> tuple[Town, Town]:
     """Councils A and B, with data and tokens of every scope; their places differ in latitude."""
-    return (
+    both = (
         _town(conn, uid, "Alpha", 52.6712, 111.25),
         _town(conn, uid, "Bravo", 53.6134, 777.75),
     )
+    # On TimescaleDB another test's backfill may have materialised the rollups over these hours.
+    now = datetime.now(UTC)
+    refresh_rollups(conn, now - timedelta(hours=4), now + timedelta(hours=1))
+    return both
 
 
 @pytest.fixture

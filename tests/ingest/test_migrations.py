@@ -1,10 +1,13 @@
 """The schema: migrations are idempotent, both storage paths expose the same names, and the
 TimescaleDB path really has hypertables, policies and continuous aggregates."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from ingest.db.connect import refresh_rollups
 from ingest.db.migrate import load_migrations, migrate, storage_of
@@ -191,9 +194,32 @@ def test_policies_are_scheduled(tsdb: psycopg.Connection) -> None:
     assert refresh == (2,)
 
 
-def test_refresh_and_compression_jobs_run(tsdb: psycopg.Connection, council: str, uid: str) -> None:
+@pytest.fixture
+def own_tsdb(
+    tsdb: psycopg.Connection, database_server_url: str, uid: str
+) -> Iterator[psycopg.Connection]:
+    """A freshly migrated TimescaleDB database of this test alone: what other tests stored in
+    the session's database (and the rollups they materialised) cannot change what the jobs do."""
+    name = f"sst_jobs_{uid}"
+    with psycopg.connect(database_server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_conninfo(database_server_url, dbname=name)
+    try:
+        migrate(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO council (slug, name) VALUES (%s, %s)", (f"c-{uid}", f"c-{uid}")
+            )
+            yield conn
+    finally:
+        with psycopg.connect(database_server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_refresh_and_compression_jobs_run(own_tsdb: psycopg.Connection, uid: str) -> None:
     """The refresh job materialises old counts, the compression job compresses old chunks and
     the retention job drops bumps past 90 days."""
+    tsdb, council = own_tsdb, f"c-{uid}"
     old = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=20)
     tsdb.execute(
         "INSERT INTO footfall_count (council, device_id, zone, period_start, period_end, count) "
