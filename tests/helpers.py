@@ -1,5 +1,7 @@
 """Small helpers shared by tests: waiting on a condition and publishing messages."""
 
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
@@ -31,3 +33,10 @@ def publish_all(mqtt_url: str, client_id: str, messages: Iterable[tuple[str, byt
     client.disconnect()
     client.loop_stop()
     return len(infos)
+
+
+def chromium() -> str | None:
+    """A headless-capable Chromium on this machine (``SMARTSTREETS_CHROMIUM`` first), if any."""
+    return os.environ.get("SMARTSTREETS_CHROMIUM") or next(
+        (p for p in ("chromium", "chromium-browser", "google-chrome") if shutil.which(p)), None
+    )

@@ -3,7 +3,6 @@ page with its chart, rendered by a real headless Chromium."""
 
 import io
 import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from deploy.embedded import free_port
 from ingest.db.connect import refresh_rollups
 from ingest.db.registry import DeviceCreate, import_devices
 from ingest.settings import ServiceSettings
-from tests.helpers import wait_for
+from tests.helpers import chromium, wait_for
 
 
 @pytest.fixture
@@ -160,12 +159,6 @@ def test_page_is_accessible_html_without_external_resources(
     assert "http://" not in html and "https://" not in html and "<script" not in html
 
 
-def _chromium() -> str | None:
-    return os.environ.get("SMARTSTREETS_CHROMIUM") or next(
-        (p for p in ("chromium", "chromium-browser", "google-chrome") if shutil.which(p)), None
-    )
-
-
 @pytest.fixture
 def server(app: object) -> Iterator[str]:
     """The app served over HTTP on a free loopback port, for a real browser."""
@@ -183,14 +176,14 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
-@pytest.mark.skipif(_chromium() is None, reason="needs Chromium (Debian package 'chromium')")
+@pytest.mark.skipif(chromium() is None, reason="needs Chromium (Debian package 'chromium')")
 def test_chart_renders_in_headless_chromium(
     server: str, council: str, zones: dict[str, list[str]], tmp_path: Path
 ) -> None:
     """A phone-sized headless Chromium renders the page: the screenshot shows the forecast
     line and its band in their colours, one chart per zone."""
     shot = Path(os.environ.get("SMARTSTREETS_SCREENSHOT", tmp_path / "page.png"))
-    browser = _chromium()
+    browser = chromium()
     assert browser is not None
     out = subprocess.run(
         [

@@ -1,14 +1,19 @@
 """Road coverage as GeoJSON and the highways map page: levels, k-anonymity, scopes, offline HTML."""
 
+import io
 import math
 import re
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from analytics.potholes.coverage import Segment
 from analytics.potholes.coverage_store import refresh_coverage, store_segments
@@ -19,6 +24,7 @@ from api.pothole_queries import EXPORTED_STATES
 from api.settings import ApiSettings
 from ingest.db.pseudonyms import period_of
 from ingest.settings import ServiceSettings
+from tests.helpers import chromium
 from tests.potholes_data import LAT, LON, insert_bumps
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -333,3 +339,49 @@ def test_map_page_shows_potholes_just_off_the_roads(
     )
     page = client.get(f"/v1/councils/{council}/highways/map", headers=_auth(conn, council))
     assert page.status_code == 200 and _table_ids(page.text) == [pid]
+
+
+@pytest.mark.skipif(chromium() is None, reason="needs Chromium (Debian package 'chromium')")
+def test_map_page_renders_on_a_phone(
+    client: TestClient,
+    conn: psycopg.Connection,
+    council: str,
+    mapped: dict[str, list[int] | list[str]],
+    tmp_path: Path,
+) -> None:
+    """Saved and opened offline in a phone-sized headless Chromium, the map shows the road three
+    phones drove (light blue), the undriven one (grey) and the red potholes."""
+    resp = client.get(f"/v1/councils/{council}/highways/map", headers=_auth(conn, council))
+    page, shot = tmp_path / "map.html", tmp_path / "map.png"
+    # The legend carries the same colours; hidden, only the map itself can supply them.
+    html = resp.text.replace("</style>", ".legend{display:none}</style>", 1)
+    page.write_text(html, encoding="utf-8")
+    browser = chromium()
+    assert browser is not None
+    out = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=412,1200",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shot.exists(), out.stderr[-2000:]
+    pixels = np.asarray(Image.open(io.BytesIO(shot.read_bytes())).convert("RGB"), dtype=np.int16)
+
+    def near(colour: str, tolerance: int = 10) -> int:
+        target = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.int16)
+        return int((np.abs(pixels - target) <= tolerance).all(axis=2).sum())
+
+    assert near("#7baaf7") > 150, "the road driven by 3 phones (under 10 passes) is not drawn"
+    assert near("#9aa0a6") > 100, "the undriven road is not drawn"
+    assert near("#c5221f") > 100, "no pothole marker"
+    assert pixels.shape[1] == 412  # laid out for the phone's width, nothing wider forced
