@@ -231,6 +231,7 @@ def demo(
         print(
             f"\nsmartstreets is running\n"
             f"  pages           {base}/\n"
+            f"  open data       {base}/open-data/catalog.json\n"
             f"  how busy        {base}/councils/{DEMO_COUNCIL}\n"
             f"  API docs        {base}/docs\n"
             f"  health          {base}/health\n"

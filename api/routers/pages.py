@@ -59,7 +59,9 @@ def index(conn: Conn, settings: Settings) -> HTMLResponse:
         f"<title>smartstreets</title><style>{STYLE}</style></head><body>"
         "<header><h1>smartstreets: how busy is the town centre?</h1></header>"
         f"<main>{body}</main>"
-        '<footer><a href="/docs">API documentation</a> · <a href="/health">health</a> · '
+        '<footer><a href="/open-data/catalog.json">open data</a> · <a href="/crew">crews</a> · '
+        '<a href="/highways">highways</a> · <a href="/docs">API documentation</a> · '
+        '<a href="/health">health</a> · '
         f"updated {now:%H:%M} UTC</footer></body></html>"
     )
     return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})
