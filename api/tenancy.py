@@ -23,9 +23,10 @@ def scope_to_council(conn: psycopg.Connection, council: str) -> None:
     """Act for ``council`` only until the current transaction ends; ``conn`` must be in one."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
         raise RuntimeError("scope_to_council needs an open transaction (SET LOCAL ends with it)")
-    conn.execute("SET LOCAL ROLE smartstreets_tenant")
+    # One round trip on every council request: set_config('role', …, true) is SET LOCAL ROLE.
     conn.execute(
-        "SELECT set_config('smartstreets.council', %s, true), set_config('search_path', "
+        "SELECT set_config('role', 'smartstreets_tenant', true), "
+        "set_config('smartstreets.council', %s, true), set_config('search_path', "
         "'smartstreets_tenant, ' || current_setting('search_path'), true)",
         (council,),
     )

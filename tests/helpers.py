@@ -2,8 +2,10 @@
 
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TypeVar
 
 from ingest.mqtt import open_client
@@ -40,3 +42,26 @@ def chromium() -> str | None:
     return os.environ.get("SMARTSTREETS_CHROMIUM") or next(
         (p for p in ("chromium", "chromium-browser", "google-chrome") if shutil.which(p)), None
     )
+
+
+def phone_screenshot(url: str, shot: Path, profile: Path, height: int) -> None:
+    """Save what a 412 px wide headless Chromium shows of ``url`` to ``shot`` (PNG)."""
+    browser = chromium()
+    assert browser is not None, "no Chromium"
+    out = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            f"--window-size=412,{height}",
+            f"--screenshot={shot}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shot.exists(), out.stderr[-2000:]

@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Annotated, Any
 
 import h3
+import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from api.auth import Principal, Scope
@@ -62,7 +63,7 @@ def heatmap(
 
 
 def heat_cells(
-    conn: Conn, council: str, box: tuple[float, float, float, float], res: int
+    conn: psycopg.Connection, council: str, box: tuple[float, float, float, float], res: int
 ) -> list[dict[str, Any]]:
     """The published H3 cells at resolution ``res`` of the council's reports inside ``box``,
     as GeoJSON features (cells with fewer than ``MIN_PHONES`` distinct phones left out)."""

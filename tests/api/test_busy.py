@@ -3,7 +3,6 @@ page with its chart, rendered by a real headless Chromium."""
 
 import io
 import os
-import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,7 @@ from deploy.embedded import free_port
 from ingest.db.connect import refresh_rollups
 from ingest.db.registry import DeviceCreate, import_devices
 from ingest.settings import ServiceSettings
-from tests.helpers import chromium, wait_for
+from tests.helpers import chromium, phone_screenshot, wait_for
 
 
 @pytest.fixture
@@ -183,25 +182,7 @@ def test_chart_renders_in_headless_chromium(
     """A phone-sized headless Chromium renders the page: the screenshot shows the forecast
     line and its band in their colours, one chart per zone."""
     shot = Path(os.environ.get("SMARTSTREETS_SCREENSHOT", tmp_path / "page.png"))
-    browser = chromium()
-    assert browser is not None
-    out = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=412,1800",
-            f"--screenshot={shot}",
-            f"{server}/councils/{council}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert shot.exists(), out.stderr[-2000:]
+    phone_screenshot(f"{server}/councils/{council}", shot, tmp_path / "profile", 1800)
     image = Image.open(io.BytesIO(shot.read_bytes())).convert("RGB")
 
     pixels = np.asarray(image, dtype=np.int16)

@@ -3,7 +3,6 @@
 import io
 import math
 import re
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +23,7 @@ from api.pothole_queries import EXPORTED_STATES
 from api.settings import ApiSettings
 from ingest.db.pseudonyms import period_of
 from ingest.settings import ServiceSettings
-from tests.helpers import chromium
+from tests.helpers import chromium, phone_screenshot
 from tests.potholes_data import LAT, LON, insert_bumps
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -356,25 +355,7 @@ def test_map_page_renders_on_a_phone(
     # The legend carries the same colours; hidden, only the map itself can supply them.
     html = resp.text.replace("</style>", ".legend{display:none}</style>", 1)
     page.write_text(html, encoding="utf-8")
-    browser = chromium()
-    assert browser is not None
-    out = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=412,1200",
-            f"--screenshot={shot}",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert shot.exists(), out.stderr[-2000:]
+    phone_screenshot(page.as_uri(), shot, tmp_path / "profile", 1200)
     pixels = np.asarray(Image.open(io.BytesIO(shot.read_bytes())).convert("RGB"), dtype=np.int16)
 
     def near(colour: str, tolerance: int = 10) -> int:
