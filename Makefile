@@ -27,6 +27,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check ingest api analytics simulators dashboards deploy tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/mypy bench/ingest.py bench/simulate.py bench/routing.py bench/forecast.py bench/detector.py bench/potholes.py bench/coverage.py bench/api.py
 
 clean:

@@ -9,6 +9,8 @@ from enum import StrEnum
 
 import psycopg
 
+from ingest.db.councils import require_council
+
 TOKEN_PATTERN = re.compile(r"^sst_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
 
 
@@ -43,9 +45,7 @@ def create_token(conn: psycopg.Connection, council: str, scope: Scope, name: str
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     with conn.transaction():
-        exists = conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone()
-        if exists is None:
-            raise LookupError(f"unknown council {council!r}")
+        require_council(conn, council)
         conn.execute(
             "INSERT INTO api_token (token_id, council, scope, name, secret_sha256) "
             "VALUES (%s, %s, %s, %s, %s)",

@@ -14,16 +14,16 @@ from analytics.routing.settings import RoutingSettings
 from api.app import create_app
 from api.auth import Scope, create_token, revoke_token
 from api.settings import ApiSettings
-from deploy.cli_support import (
+from ingest.contract.decode import describe_validation_error
+from ingest.db.connect import connect
+from ingest.kernel.cli import (
     DatabaseUrlOption,
     MqttUrlOption,
     database_url_or_fail,
     fail,
     service_settings,
 )
-from deploy.logs import LogFormat, configure_logging
-from ingest.contract.decode import describe_validation_error
-from ingest.db.connect import connect
+from ingest.kernel.logs import LogFormat, configure_logging
 
 try:  # the faster parser when uvicorn[standard] brought it
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _Http

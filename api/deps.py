@@ -13,9 +13,9 @@ from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import Principal, Scope, verify_token
-from api.queries import council_exists
 from api.settings import ApiSettings
 from api.tenancy import scope_to_council
+from ingest.db.councils import council_exists
 
 _bearer = HTTPBearer(auto_error=False, description="A token from 'smartstreets tokens create'.")
 

@@ -1,5 +1,6 @@
 """Named SQL queries of the open-data exports: aggregates only, never a phone id."""
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, LiteralString
 
@@ -7,6 +8,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from api.pothole_queries import EXPORTED_STATES
+from ingest.db.councils import find_council
 
 
 def _all(
@@ -19,12 +21,8 @@ def _all(
 
 def open_data_council(conn: psycopg.Connection, council: str) -> dict[str, Any] | None:
     """A council's slug, name and time zone; ``None`` when it is not registered."""
-    rows = _all(
-        conn,
-        "SELECT slug, name, timezone FROM council WHERE slug = %(council)s",
-        {"council": council},
-    )
-    return rows[0] if rows else None
+    found = find_council(conn, council)
+    return None if found is None else asdict(found)
 
 
 def open_data_coverage(conn: psycopg.Connection) -> list[dict[str, Any]]:

@@ -15,11 +15,6 @@ PAST_WEEKS = range(1, 5)
 """The weeks before now whose same hour makes a zone's usual count."""
 
 
-def council_exists(conn: psycopg.Connection, council: str) -> bool:
-    """Whether ``council`` is registered."""
-    return conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone() is not None
-
-
 def database_facts(conn: psycopg.Connection) -> dict[str, str | None]:
     """Server version, TimescaleDB version and the storage path the schema was built for."""
     return {
@@ -200,12 +195,6 @@ def counter_publication(
         return cur.fetchone()
 
 
-def council_timezone(conn: psycopg.Connection, council: str) -> str:
-    """The council's time zone (Europe/London when unknown)."""
-    row = conn.execute("SELECT timezone FROM council WHERE slug = %s", (council,)).fetchone()
-    return str(row[0]) if row else "Europe/London"
-
-
 def zone_day_hours(
     conn: psycopg.Connection, council: str, start: datetime, hours: int
 ) -> list[dict[str, Any]]:
@@ -260,9 +249,3 @@ def zone_day_hours(
 
 def _this_hour() -> datetime:
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def council_name(conn: psycopg.Connection, council: str) -> str:
-    """The council's display name (its slug when unknown)."""
-    row = conn.execute("SELECT name FROM council WHERE slug = %s", (council,)).fetchone()
-    return str(row[0]) if row else council

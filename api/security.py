@@ -24,7 +24,7 @@ from pydantic import IPvAnyNetwork
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from analytics.routing.page import _SCRIPT as ROUTE_PAGE_SCRIPT
+from api.pages.route import _SCRIPT as ROUTE_PAGE_SCRIPT
 from api.routers.highways_page import _SCRIPT as HIGHWAYS_ENTRY_SCRIPT
 from api.routers.pages import _CREW_SCRIPT
 from api.settings import ApiSettings

@@ -22,6 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 # Ahead of bench/ itself, whose ingest.py would otherwise shadow the ingest package.
 sys.path.insert(0, str(REPO))
 
+from analytics.geo.geometry import haversine_m  # noqa: E402
+from analytics.geo.roads import RoadNetwork  # noqa: E402
 from analytics.potholes.coverage import (  # noqa: E402
     Segment,
     Track,
@@ -30,7 +32,6 @@ from analytics.potholes.coverage import (  # noqa: E402
 )
 from analytics.potholes.privacy import TRIP_END_MARGIN_M  # noqa: E402
 from simulators.phones import simulate_trip  # noqa: E402
-from simulators.roads import RoadNetwork, haversine_m  # noqa: E402
 from simulators.world import build_world  # noqa: E402
 
 START = datetime(2026, 11, 2, 8, tzinfo=UTC)

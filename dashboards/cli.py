@@ -8,7 +8,7 @@ from dashboards.build import JSON_DIR, check, write
 from dashboards.errors import DashboardsError
 from dashboards.grafana import Grafana
 from dashboards.push import push as push_all
-from deploy.cli_support import fail
+from ingest.kernel.cli import fail
 
 dashboards_app = typer.Typer(
     help="Grafana dashboards: generate, check and provision them.", no_args_is_help=True

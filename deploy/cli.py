@@ -12,10 +12,11 @@ from analytics.potholes.cli import potholes_app
 from analytics.potholes.refresh_cli import potholes_refresh, potholes_roads
 from analytics.routing.cli import routes_app
 from api.cli import api, tokens_app
+from api.plan_cli import routes_plan
 from dashboards.cli import dashboards_app
 from deploy.demo import demo
-from deploy.logs import LogFormat, configure_logging
 from ingest.cli import contract_app, db_app, devices_app, ingest
+from ingest.kernel.logs import LogFormat, configure_logging
 from simulators.cli import simulate
 
 app = typer.Typer(
@@ -56,6 +57,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(devices_app, name="devices")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(contract_app, name="contract")
+routes_app.command("plan")(routes_plan)
 app.add_typer(routes_app, name="routes")
 forecast_app.command("refresh")(forecast_refresh)
 forecast_app.command("calendar")(forecast_calendar)

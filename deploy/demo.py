@@ -24,24 +24,25 @@ import psycopg
 import typer
 from psycopg import sql
 
+from analytics.geo.roads import RoadNetwork
 from analytics.potholes.coverage import segments_from_network
 from analytics.potholes.coverage_store import refresh_coverage, store_segments
 from analytics.potholes.store import refresh_potholes
 from analytics.routing.errors import RoutingError
-from analytics.routing.io import council_timezone, set_depot, set_windows
+from analytics.routing.io import set_depot, set_windows
 from analytics.routing.settings import RoutingSettings
 from analytics.routing.shifts import next_working_day, plan_day, shift_start
 from api.auth import Scope, create_token
-from deploy.cli_support import fail, service_settings
 from deploy.embedded import EmbeddedBroker, EmbeddedError, EmbeddedPostgres, free_port, port_is_free
 from ingest.db.connect import connect
+from ingest.db.councils import council_timezone
 from ingest.db.migrate import migrate
 from ingest.db.registry import write_registry_csv
 from ingest.errors import IngestError
+from ingest.kernel.cli import fail, service_settings
 from ingest.mqtt import wait_online
 from simulators.backfill import backfill_phones
 from simulators.realtime import register_town
-from simulators.roads import RoadNetwork
 from simulators.world import World, build_world
 
 log = logging.getLogger(__name__)

@@ -11,13 +11,6 @@ import typer
 from paho.mqtt.enums import MQTTProtocolVersion
 from pydantic import ValidationError
 
-from deploy.cli_support import (
-    DatabaseUrlOption,
-    MqttUrlOption,
-    database_url_or_fail,
-    fail,
-    service_settings,
-)
 from ingest.contract.asyncapi import render_asyncapi
 from ingest.contract.decode import describe_validation_error
 from ingest.contract.topics import Stream
@@ -27,6 +20,13 @@ from ingest.db.migrate import migrate
 from ingest.db.registry import import_devices, read_registry
 from ingest.db.writer import table_of
 from ingest.errors import IngestError
+from ingest.kernel.cli import (
+    DatabaseUrlOption,
+    MqttUrlOption,
+    database_url_or_fail,
+    fail,
+    service_settings,
+)
 from ingest.mqtt import BrokerAddress, negotiate_protocol
 from ingest.settings import IngestSettings
 from ingest.supervisor import supervise, worker_command

@@ -7,7 +7,6 @@ from pathlib import Path
 import psycopg
 import typer
 
-from deploy.cli_support import DatabaseUrlOption, database_url_or_fail, fail, service_settings
 from ingest.contract.topics import PREFIX_PATTERN
 from ingest.credentials import (
     assign_passwords,
@@ -20,6 +19,7 @@ from ingest.credentials import (
 from ingest.db.connect import connect
 from ingest.db.registry import load_devices
 from ingest.errors import IngestError
+from ingest.kernel.cli import DatabaseUrlOption, database_url_or_fail, fail, service_settings
 
 
 def _write(path: Path, text: str, mode: int) -> None:

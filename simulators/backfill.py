@@ -20,6 +20,7 @@ from typing import Protocol
 
 import psycopg
 
+from analytics.geo.roads import RoadNetwork
 from ingest.contract.decode import decode
 from ingest.contract.payloads import FootfallCount
 from ingest.contract.topics import Stream, build_topic
@@ -31,7 +32,6 @@ from simulators.calendar import DayFactors, day_factors
 from simulators.features import RoadFeature
 from simulators.footfall import LOCAL, simulate_counter
 from simulators.phones import random_phone, simulate_trip
-from simulators.roads import RoadNetwork
 from simulators.town import Town
 
 log = logging.getLogger(__name__)

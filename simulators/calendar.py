@@ -1,8 +1,8 @@
 """What makes one day unlike another: public and school holidays, weather, special events.
 
-Dates are facts for England (bank holidays as published by GOV.UK; school holidays as typical
-term breaks of English local authorities). The day-to-day weather effect is a seeded AR(1)
-process, so two runs with the same seed see the same 'weather'.
+Dates are England's (``analytics.forecasting.calendars``, the facts the forecasts use too).
+The day-to-day weather effect is a seeded AR(1) process, so two runs with the same seed see
+the same 'weather'.
 """
 
 import math
@@ -10,54 +10,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-BANK_HOLIDAYS = frozenset(
-    date.fromisoformat(d)
-    for d in (
-        "2025-01-01",
-        "2025-04-18",
-        "2025-04-21",
-        "2025-05-05",
-        "2025-05-26",
-        "2025-08-25",
-        "2025-12-25",
-        "2025-12-26",
-        "2026-01-01",
-        "2026-04-03",
-        "2026-04-06",
-        "2026-05-04",
-        "2026-05-25",
-        "2026-08-31",
-        "2026-12-25",
-        "2026-12-28",
-        "2027-01-01",
-        "2027-03-26",
-        "2027-03-29",
-        "2027-05-03",
-        "2027-05-31",
-        "2027-08-30",
-        "2027-12-27",
-        "2027-12-28",
-    )
-)
-"""Bank holidays in England and Wales, 2025 to 2027."""
-
-# Typical English school holidays (first and last day), by month and day: they move a little
-# between councils and years, which is within what the simulated footfall needs.
-_SCHOOL_BREAKS = (
-    ((2, 16), (2, 20)),
-    ((3, 30), (4, 10)),
-    ((5, 25), (5, 29)),
-    ((7, 22), (9, 2)),
-    ((10, 26), (10, 30)),
-    ((12, 21), (12, 31)),
-    ((1, 1), (1, 2)),
-)
-
-
-def is_school_holiday(day: date) -> bool:
-    """Whether ``day`` falls in a typical English school holiday."""
-    md = (day.month, day.day)
-    return any(first <= md <= last for first, last in _SCHOOL_BREAKS)
+from analytics.forecasting.calendars import BANK_HOLIDAYS, is_school_holiday
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import psycopg
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from deploy.cli_support import DatabaseUrlOption, MqttUrlOption, fail, service_settings
 from ingest.db.connect import connect
 from ingest.errors import IngestError
+from ingest.kernel.cli import DatabaseUrlOption, MqttUrlOption, fail, service_settings
 from ingest.mqtt import close_client, open_client
 from ingest.settings import ServiceSettings
 from simulators.backfill import backfill

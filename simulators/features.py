@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from simulators.roads import RoadClass, RoadNetwork
+from analytics.geo.roads import RoadClass, RoadNetwork
 
 FeatureKind = Literal["pothole", "speed_hump", "manhole", "rough"]
 FEATURE_KINDS: tuple[FeatureKind, ...] = get_args(FeatureKind)

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 import paho.mqtt.client as mqtt
 import psycopg
 
+from analytics.geo.geometry import haversine_m
+from analytics.geo.roads import RoadNetwork
 from ingest.contract.decode import decode
 from ingest.contract.payloads import BinFillReading, BinFlag, BumpReport, FootfallCount, Payload
 from ingest.contract.topics import Stream, build_topic
@@ -28,7 +30,6 @@ from simulators.features import RoadFeature
 from simulators.footfall import sample_count
 from simulators.misbehave import MisbehavingPublisher, Misbehaviour
 from simulators.phones import simulate_trip
-from simulators.roads import RoadNetwork, haversine_m
 from simulators.town import Town, offset_metres
 
 log = logging.getLogger(__name__)

@@ -9,15 +9,8 @@ import math
 import random
 from dataclasses import dataclass
 
-from simulators.roads import (
-    METRES_PER_DEGREE,
-    Edge,
-    Node,
-    RoadClass,
-    RoadNetwork,
-    Zone,
-    haversine_m,
-)
+from analytics.geo.geometry import METRES_PER_DEGREE, haversine_m
+from analytics.geo.roads import Edge, Node, RoadClass, RoadNetwork, Zone
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import math
 import random
 from dataclasses import dataclass
 
+from analytics.geo.roads import RoadClass, RoadNetwork
 from ingest.db.registry import DeviceCreate
-from simulators.roads import RoadClass, RoadNetwork
 
 CENTRE = (52.6697, -0.7269)  # Oakham, Rutland: the shared OpenStreetMap extract covers it
 ZONES = ("high-street", "market-place", "station")

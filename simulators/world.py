@@ -7,10 +7,10 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from analytics.geo.osm import load_osm
+from analytics.geo.roads import RoadNetwork
 from simulators.features import RoadFeature, place_features
-from simulators.osm import load_osm
 from simulators.roadgen import TownParams, generate_town
-from simulators.roads import RoadNetwork
 from simulators.town import Town, make_town_on
 
 

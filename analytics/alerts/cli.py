@@ -5,13 +5,13 @@ import logging
 import typer
 from pydantic import ValidationError
 
-from analytics.alerts import io
 from analytics.alerts.check import CheckResult, check_council
 from analytics.alerts.notify import channels
 from analytics.alerts.settings import AlertSettings
-from deploy.cli_support import DatabaseUrlOption, database_url_or_fail, fail, repeat
 from ingest.contract.decode import describe_validation_error
 from ingest.db.connect import connect
+from ingest.db.councils import council_exists, council_slugs
+from ingest.kernel.cli import DatabaseUrlOption, database_url_or_fail, fail, repeat
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,9 @@ def alerts_check(
 
     def once() -> None:
         with connect(url, autocommit=True) as conn:
-            if council is not None and not io.council_exists(conn, council):
+            if council is not None and not council_exists(conn, council):
                 fail(f"unknown council {council!r}")
-            for slug in [council] if council else io.councils(conn):
+            for slug in [council] if council else council_slugs(conn):
                 result = check_council(conn, slug, settings.params(), targets, dry_run=dry_run)
                 _print(result, dry_run)
 

@@ -18,16 +18,6 @@ from analytics.alerts.state import OpenAlert
 _LOCK_KEY = 0x414C_5254
 
 
-def councils(conn: psycopg.Connection) -> list[str]:
-    """Every council's slug."""
-    return [str(r[0]) for r in conn.execute("SELECT slug FROM council ORDER BY slug")]
-
-
-def council_exists(conn: psycopg.Connection, council: str) -> bool:
-    """Whether the council is known."""
-    return conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone() is not None
-
-
 def try_lock_council(conn: psycopg.Connection, council: str) -> bool:
     """Take the session's lock on checking ``council``; False when another check holds it."""
     row = conn.execute(

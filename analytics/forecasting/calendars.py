@@ -2,15 +2,65 @@
 
 Victoria's dates are facts: public holidays as gazetted for Victoria (with the substitute
 Mondays of those years), and school holidays as the days between the Victorian government
-school terms. England's come from the simulators' calendar, through a thin adapter, so the
-simulated town and its forecasts agree on what a holiday is.
+school terms. England's are bank holidays as published by GOV.UK and school holidays as typical term
+breaks of English local authorities; the simulated town uses the same facts, so it and its
+forecasts agree on what a holiday is.
 """
 
 from collections.abc import Callable
 from datetime import date, timedelta
 
 from analytics.forecasting.calendar import Calendar
-from simulators.calendar import BANK_HOLIDAYS, is_school_holiday
+
+BANK_HOLIDAYS = frozenset(
+    date.fromisoformat(d)
+    for d in (
+        "2025-01-01",
+        "2025-04-18",
+        "2025-04-21",
+        "2025-05-05",
+        "2025-05-26",
+        "2025-08-25",
+        "2025-12-25",
+        "2025-12-26",
+        "2026-01-01",
+        "2026-04-03",
+        "2026-04-06",
+        "2026-05-04",
+        "2026-05-25",
+        "2026-08-31",
+        "2026-12-25",
+        "2026-12-28",
+        "2027-01-01",
+        "2027-03-26",
+        "2027-03-29",
+        "2027-05-03",
+        "2027-05-31",
+        "2027-08-30",
+        "2027-12-27",
+        "2027-12-28",
+    )
+)
+"""Bank holidays in England and Wales, 2025 to 2027."""
+
+# Typical English school holidays (first and last day), by month and day: they move a little
+# between councils and years, which is within what the simulated footfall needs.
+_SCHOOL_BREAKS = (
+    ((2, 16), (2, 20)),
+    ((3, 30), (4, 10)),
+    ((5, 25), (5, 29)),
+    ((7, 22), (9, 2)),
+    ((10, 26), (10, 30)),
+    ((12, 21), (12, 31)),
+    ((1, 1), (1, 2)),
+)
+
+
+def is_school_holiday(day: date) -> bool:
+    """Whether ``day`` falls in a typical English school holiday."""
+    md = (day.month, day.day)
+    return any(first <= md <= last for first, last in _SCHOOL_BREAKS)
+
 
 VIC_PUBLIC_HOLIDAYS = frozenset(
     date.fromisoformat(d)
@@ -73,7 +123,7 @@ def _ranges(days: list[date]) -> tuple[tuple[date, date], ...]:
 
 
 def england() -> Calendar:
-    """England, the years of the simulators' calendar: Europe/London time, bank holidays and
+    """England, the years of :data:`BANK_HOLIDAYS`: Europe/London time, bank holidays and
     typical school holidays (the simulated town's own)."""
     first, last = min(BANK_HOLIDAYS).year, max(BANK_HOLIDAYS).year
     start = date(first, 1, 1)

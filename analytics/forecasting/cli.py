@@ -16,7 +16,7 @@ from analytics.forecasting.calendars import CALENDARS
 from analytics.forecasting.errors import HistoryError
 from analytics.forecasting.io import read_events, read_history, write_forecasts
 from analytics.forecasting.model import MAX_HORIZON, forecast_series
-from deploy.cli_support import fail
+from ingest.kernel.cli import fail
 
 forecast_app = typer.Typer(
     help="Hourly footfall forecasts with 80% prediction intervals, and their backtest.",

@@ -10,14 +10,15 @@ import typer
 
 from analytics.forecasting.calendars import CALENDARS
 from analytics.forecasting.store import refresh_forecasts
-from deploy.cli_support import DatabaseUrlOption, database_url_or_fail, fail, repeat
 from ingest.db.connect import connect
+from ingest.db.councils import council_exists
+from ingest.kernel.cli import DatabaseUrlOption, database_url_or_fail, fail, repeat
 
 log = logging.getLogger(__name__)
 
 
 def _known(conn: psycopg.Connection, council: str) -> None:
-    if conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone() is None:
+    if not council_exists(conn, council):
         fail(f"unknown council {council!r}")
 
 

@@ -14,6 +14,7 @@ from analytics.forecasting.calendar import Calendar, Event
 from analytics.forecasting.calendars import CALENDARS
 from analytics.forecasting.errors import HistoryError
 from analytics.forecasting.model import forecast_series
+from ingest.db.councils import require_council
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,7 @@ MIN_COUNTERS_PUBLIC = 3  # fewer counters in a zone: per-counter figures only if
 
 def council_calendar(conn: psycopg.Connection, council: str) -> Calendar:
     """The council's holiday calendar (by name), in its time zone, with its events."""
-    row = conn.execute(
-        "SELECT holiday_calendar, timezone FROM council WHERE slug = %s", (council,)
-    ).fetchone()
-    if row is None:
-        raise ValueError(f"unknown council {council!r}")
+    facts = require_council(conn, council)
     events = [
         Event(day, name, uplift)
         for day, name, uplift in conn.execute(
@@ -36,8 +33,8 @@ def council_calendar(conn: psycopg.Connection, council: str) -> Calendar:
             (council,),
         )
     ]
-    base = CALENDARS.get(str(row[0]), Calendar)()
-    return base.with_timezone(str(row[1])).with_events(events)
+    base = CALENDARS.get(facts.holiday_calendar, Calendar)()
+    return base.with_timezone(facts.timezone).with_events(events)
 
 
 def hourly_history(

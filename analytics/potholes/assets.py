@@ -10,6 +10,7 @@ from typing import Any, cast
 import psycopg
 
 from analytics.potholes.confirm import Asset, AssetKind
+from ingest.db.councils import council_exists
 
 
 class AssetError(ValueError):
@@ -51,7 +52,7 @@ def import_assets(conn: psycopg.Connection, council: str, path: Path) -> int:
     """
     assets = read_assets(path)
     with conn.transaction():
-        if conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone() is None:
+        if not council_exists(conn, council):
             raise AssetError(f"unknown council {council!r}")
         conn.cursor().executemany(
             """

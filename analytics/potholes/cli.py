@@ -16,8 +16,8 @@ from analytics.potholes.assets import AssetError, import_assets
 from analytics.potholes.detector import DetectorParams, Sample, detect
 from analytics.potholes.evaluate import EvaluationParams, evaluate
 from analytics.potholes.evaluate_report import format_table, score_dict
-from deploy.cli_support import DatabaseUrlOption, database_url_or_fail, fail
 from ingest.db.connect import connect
+from ingest.kernel.cli import DatabaseUrlOption, database_url_or_fail, fail
 
 potholes_app = typer.Typer(
     help="Potholes found in phones' accelerometer traces.", no_args_is_help=True

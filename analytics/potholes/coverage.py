@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from analytics.geo.geometry import haversine_m
+from analytics.geo.roads import Edge, RoadNetwork
 from ingest.db.pseudonyms import distinct_phones
-from simulators.roads import Edge, RoadNetwork, haversine_m
 
 _M_PER_DEG = 111_320.0
 

@@ -11,6 +11,7 @@ from analytics.potholes.coverage import (
     Track,
     match_passes,
 )
+from ingest.db.councils import require_council
 
 COVERAGE_DAYS = 30
 """Coverage counts the passes of this many days."""
@@ -30,8 +31,7 @@ def store_segments(conn: psycopg.Connection, council: str, segments: Sequence[Se
     if len(set(ids)) != len(ids):
         raise ValueError("segment ids must be unique")
     with conn.transaction():
-        if conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone() is None:
-            raise LookupError(f"unknown council {council!r}")
+        require_council(conn, council)
         conn.execute("DELETE FROM road_segment WHERE council = %s", (council,))
         with conn.cursor() as cur:
             cur.executemany(

@@ -10,8 +10,8 @@ import typer
 from analytics.potholes.coverage import Segment, segments_from_geojson, segments_from_network
 from analytics.potholes.coverage_store import refresh_coverage, store_segments
 from analytics.potholes.store import refresh_potholes
-from deploy.cli_support import DatabaseUrlOption, database_url_or_fail, fail, repeat
 from ingest.db.connect import connect
+from ingest.kernel.cli import DatabaseUrlOption, database_url_or_fail, fail, repeat
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def potholes_roads(
 def _read_segments(file: Path, radius_m: float, max_length_m: float) -> list[Segment]:
     name = file.name.lower()
     if name.endswith((".osm", ".osm.pbf", ".pbf", ".osm.xml")):
-        from simulators.osm import OsmError, load_osm
+        from analytics.geo.osm import OsmError, load_osm
 
         try:
             return segments_from_network(load_osm(file, radius_m=radius_m), max_length_m)

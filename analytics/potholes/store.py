@@ -21,6 +21,7 @@ from analytics.potholes.confirm import (
 )
 from analytics.potholes.lifecycle import Action, Lifecycle, advance
 from ingest.contract.payloads import BumpReport
+from ingest.db.councils import require_council
 
 WINDOW = timedelta(days=90)
 """How far back bump reports count."""
@@ -91,8 +92,7 @@ def refresh_potholes(
     params = params or ConfirmParams()
     counts = {"reports": 0, "clusters": 0, "inserted": 0, "updated": 0, "changed": 0}
     with conn.transaction():
-        if conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone() is None:
-            raise LookupError(f"unknown council {council!r}")
+        require_council(conn, council)
         reports = load_reports(conn, council, now)
         assets = load_assets(conn, council)
         stored = _stored(conn, council)

@@ -14,16 +14,18 @@ from analytics.routing.errors import PlanError
 from analytics.routing.fill import FillModel, FillReading, council_prior, fit_fill_model
 from analytics.routing.schema import Plan
 from analytics.routing.select import BinState
+from ingest.db.councils import UnknownCouncil, council_timezone
 
 HISTORY = timedelta(days=42)
 
 
-def council_timezone(conn: psycopg.Connection, council: str) -> str:
-    """The council's time zone; raises :class:`PlanError` for an unknown council."""
-    row = conn.execute("SELECT timezone FROM council WHERE slug = %s", (council,)).fetchone()
-    if row is None:
-        raise PlanError(f"unknown council {council!r}")
-    return str(row[0])
+def plan_timezone(conn: psycopg.Connection, council: str) -> str:
+    """The council's time zone; :class:`PlanError` (the planner's own error) for an unknown
+    council."""
+    try:
+        return council_timezone(conn, council)
+    except UnknownCouncil as exc:
+        raise PlanError(str(exc)) from exc
 
 
 def bin_states(
@@ -33,7 +35,7 @@ def bin_states(
 
     Bins with little history lean on the council's typical hour-of-week profile.
     """
-    tz = council_timezone(conn, council)
+    tz = plan_timezone(conn, council)
     bins = conn.execute(
         "SELECT device_id, lat, lon, capacity_litres, zone, address FROM device "
         "WHERE council = %s AND kind = 'bin' ORDER BY device_id",

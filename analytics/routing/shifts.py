@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from analytics.geo.osm import load_osm
+from analytics.geo.roads import RoadNetwork
 from analytics.routing import io
 from analytics.routing.errors import PlanError
 from analytics.routing.planner import Shift, TravelFn, make_plan
@@ -17,8 +19,6 @@ from analytics.routing.select import SelectionParams
 from analytics.routing.settings import RoutingSettings
 from analytics.routing.travel import TravelMatrix, travel_matrix
 from analytics.routing.vrp import Fleet
-from simulators.osm import load_osm
-from simulators.roads import RoadNetwork
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def plan_day(
 ) -> Plan:
     """Plan the council's shift on ``day`` from what the database knows at the shift's start
     (or ``now``, if earlier), and store it."""
-    tz = io.council_timezone(conn, council)
+    tz = io.plan_timezone(conn, council)
     depot = depot or io.depot_of(conn, council)
     if depot is None:
         raise PlanError(

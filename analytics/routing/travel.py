@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from analytics.geo.geometry import METRES_PER_DEGREE, haversine_m
+from analytics.geo.roads import RoadNetwork
 from analytics.routing.errors import RoutingError
-from simulators.roads import METRES_PER_DEGREE, RoadNetwork, haversine_m
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse
 from analytics.forecasting.levels import sentence, zone_level
 from api.charts import HourPoint, chart_table, day_chart
 from api.deps import Conn, Settings, known_council
-from api.queries import council_name, council_timezone, zone_counts_now, zone_day_hours
+from api.queries import zone_counts_now, zone_day_hours
+from ingest.db.councils import council_name, council_timezone
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 

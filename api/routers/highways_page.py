@@ -11,17 +11,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import HTMLResponse
 
-from analytics.potholes.page import highways_page
 from api.auth import Principal, Scope
 from api.deps import Conn, CouncilPath, require
+from api.pages.highways import highways_page
 from api.pothole_queries import EXPORTED_STATES, council_extent, coverage_in_bbox, potholes_in_bbox
-from api.queries import council_name
 from api.routers.coverage import coverage_features
 from api.routers.heatmap import heat_cells
 from api.routers.highways import parse_bbox
 from api.routers.pages import STYLE
 from api.routers.routes import Routing
 from api.schemas import TOKEN_ERRORS, ErrorPublic
+from ingest.db.councils import council_name
 
 router = APIRouter(tags=["highways"])
 

@@ -21,7 +21,6 @@ from starlette.concurrency import run_in_threadpool
 from analytics.forecasting.levels import sentence, zone_level
 from api.deps import Conn, CouncilPath, get_conn, known_council
 from api.queries import (
-    council_timezone,
     counter_publication,
     stored_forecasts,
     zone_counts_now,
@@ -29,6 +28,7 @@ from api.queries import (
 from api.response_cache import ResponseCache
 from api.schemas import ErrorPublic, ForecastHourPublic, ForecastPublic, ZoneNowPublic
 from api.settings import ApiSettings
+from ingest.db.councils import council_timezone
 
 MIN_COUNTERS_PUBLIC = 3
 

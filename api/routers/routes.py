@@ -11,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from analytics.routing import io
 from analytics.routing.errors import RoutingError
 from analytics.routing.export import plan_geojson, plan_gpx
-from analytics.routing.page import route_page
 from analytics.routing.schema import Plan
 from analytics.routing.settings import RoutingSettings
 from analytics.routing.shifts import plan_day
 from analytics.routing.travel import TravelError
 from api.auth import Principal, Scope
 from api.deps import Conn, CouncilPath, require
+from api.pages.route import route_page
 from api.schemas import ErrorPublic
 
 router = APIRouter(

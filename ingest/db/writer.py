@@ -18,6 +18,7 @@ from psycopg import sql
 from ingest.contract.decode import Reading, Rejection
 from ingest.contract.payloads import BinFillReading, BumpReport, FootfallCount, TripCoverage
 from ingest.contract.topics import Stream
+from ingest.db.councils import council_exists
 from ingest.db.pseudonyms import PhonePseudonyms
 from ingest.db.registry import RegisteredDevice, lookup_device
 
@@ -204,10 +205,10 @@ class DeviceCache:
         seen = self._councils.get(council)
         if seen is not None and now - seen < self._positive_ttl:
             return True
-        exists = conn.execute("SELECT 1 FROM council WHERE slug = %s", (council,)).fetchone()
+        exists = council_exists(conn, council)
         if exists:
             self._councils[council] = now
-        return exists is not None
+        return exists
 
 
 def _text(value: str) -> str:

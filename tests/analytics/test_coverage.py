@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from analytics.geo.geometry import haversine_m
 from analytics.potholes.coverage import (
     CoverageParams,
     Segment,
@@ -14,7 +15,6 @@ from analytics.potholes.coverage import (
     segments_from_network,
 )
 from simulators.roadgen import generate_town
-from simulators.roads import haversine_m
 from simulators.town import CENTRE, offset_metres
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)

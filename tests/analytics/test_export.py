@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analytics.routing.export import GPX_NS, plan_geojson, plan_gpx
-from analytics.routing.page import route_page
 from analytics.routing.schema import Decision, Plan, SkippedBin, Stop, VehicleRoute
+from api.pages.route import route_page
 
 LONDON = ZoneInfo("Europe/London")
 HOSTILE = "<script>alert(1)</script>"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from analytics.geo.geometry import haversine_m
 from ingest.contract.decode import Reading, decode
 from ingest.db.pseudonyms import (
     PhonePseudonyms,
@@ -15,7 +16,6 @@ from ingest.db.pseudonyms import (
     pseudonym,
 )
 from simulators.phones import RoadFeature, simulate_trip
-from simulators.roads import haversine_m
 from simulators.town import CENTRE, offset_metres
 
 START = datetime(2026, 3, 2, 8, tzinfo=UTC)

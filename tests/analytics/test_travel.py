@@ -14,6 +14,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from analytics.geo.geometry import haversine_m
+from analytics.geo.osm import load_osm
+from analytics.geo.roads import Edge, Node, RoadClass, RoadNetwork
 from analytics.routing.travel import (
     Point,
     TravelError,
@@ -24,8 +27,6 @@ from analytics.routing.travel import (
     travel_matrix,
 )
 from deploy.embedded import free_port
-from simulators.osm import load_osm
-from simulators.roads import Edge, Node, RoadClass, RoadNetwork, haversine_m
 from simulators.town import offset_metres
 from simulators.world import build_world
 from tests.conftest import shared_data

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from analytics.forecasting.calendars import BANK_HOLIDAYS, is_school_holiday
 from simulators.backfill import backfill
 from simulators.bins import simulate_bin
-from simulators.calendar import BANK_HOLIDAYS, day_factors, is_school_holiday
+from simulators.calendar import day_factors
 from simulators.features import place_features
 from simulators.footfall import simulate_counter
 from simulators.roadgen import TownParams, generate_town

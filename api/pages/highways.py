@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from analytics.maps import MAP_W, MapFrame, fit_frame, scale_and_north, tile_credit, tile_images
+from api.pages.maps import MAP_W, MapFrame, fit_frame, scale_and_north, tile_credit, tile_images
 
 _LEVEL_STYLE = {
     "unseen": ("#9aa0a6", "4 3", "no phone drove it in 30 days"),

@@ -8,9 +8,10 @@ from collections import deque
 
 import pytest
 
+from analytics.geo.geometry import haversine_m
+from analytics.geo.roads import RoadClass, RoadNetwork
 from simulators.features import RoadFeature, place_features
 from simulators.roadgen import TownParams, generate_town
-from simulators.roads import RoadClass, RoadNetwork, haversine_m
 
 SMALL = TownParams(grid=3, block_m=150, ring_radius_m=900, high_street_length_m=400, zones=("a",))
 LONG_HIGH_STREET = TownParams(grid=2, high_street_length_m=1500)

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from simulators.osm import OsmError, load_osm
-from simulators.roads import RoadClass, haversine_m
+from analytics.geo.geometry import haversine_m
+from analytics.geo.osm import OsmError, load_osm
+from analytics.geo.roads import RoadClass
 from simulators.world import build_world
 from tests.conftest import shared_data
 

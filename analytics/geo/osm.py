@@ -15,15 +15,8 @@ from pathlib import Path
 
 import osmium
 
-from simulators.roads import (
-    METRES_PER_DEGREE,
-    Edge,
-    Node,
-    RoadClass,
-    RoadNetwork,
-    Zone,
-    haversine_m,
-)
+from analytics.geo.geometry import METRES_PER_DEGREE, haversine_m
+from analytics.geo.roads import Edge, Node, RoadClass, RoadNetwork, Zone
 
 _CLASS_BY_HIGHWAY = {
     "motorway": RoadClass.RING, "motorway_link": RoadClass.RING,

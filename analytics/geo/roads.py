@@ -1,4 +1,4 @@
-"""A road network for the simulators: nodes, edges with road classes and speeds, town-centre
+"""A road network: nodes, edges with road classes and speeds, town-centre
 zones, shortest paths by travel time and GeoJSON export. ``simulators.roadgen`` generates one.
 """
 
@@ -12,8 +12,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-_EARTH_RADIUS_M = 6_371_008.8  # mean radius: the usual choice for haversine
-METRES_PER_DEGREE = 111_320.0
+from analytics.geo.geometry import haversine_m
 
 
 class RoadClass(StrEnum):
@@ -39,25 +38,6 @@ _SPEEDS = {
     RoadClass.RESIDENTIAL: 8.9,
     RoadClass.SERVICE: 4.5,
 }
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance between two points.
-
-    Parameters
-    ----------
-    lat1, lon1, lat2, lon2
-        The two points in decimal degrees (WGS 84).
-
-    Returns
-    -------
-    float
-        Distance in metres on a sphere of the Earth's mean radius.
-    """
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 @dataclass(frozen=True)

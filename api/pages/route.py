@@ -8,9 +8,9 @@ import html
 from collections.abc import Iterable, Set
 from datetime import datetime, tzinfo
 
-from analytics.maps import MAP_W, fit_frame, scale_and_north, tile_credit, tile_images
 from analytics.routing.export import route_of
 from analytics.routing.schema import Plan, VehicleRoute
+from api.pages.maps import MAP_W, fit_frame, scale_and_north, tile_credit, tile_images
 
 _COLUMNS = ("Bin", "Street", "Zone", "Arrive", "Predicted fill", "Reason")
 _LEGEND = "Numbered circles are stops in visiting order; D is the depot; green means collected."

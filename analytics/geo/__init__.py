@@ -1,0 +1,1 @@
+"""Geometry and road networks: the kernel of places shared by decisions, simulators and the API."""

@@ -1,0 +1,1 @@
+"""HTML pages and SVG maps: rendered here, served by the routers."""

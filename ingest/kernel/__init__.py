@@ -1,0 +1,1 @@
+"""Kernels every layer may use: CLI plumbing, logging and parameter checks."""
