@@ -2,148 +2,139 @@
 
 Starts an embedded broker and database unless URLs are configured, applies migrations, registers
 a small synthetic town, then runs ingest, the simulators and the API as child processes (as they
-run in production) until Ctrl-C or ``--duration``.
+run in production) until Ctrl-C or ``--duration``. Each step is a function of its own.
 """
 
 import logging
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dt_time
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from zoneinfo import ZoneInfo
 
 import psycopg
 import typer
-from psycopg import sql
 
-from analytics.geo.roads import RoadNetwork
-from analytics.potholes.coverage import segments_from_network
-from analytics.potholes.coverage_store import refresh_coverage, store_segments
-from analytics.potholes.store import refresh_potholes
-from analytics.routing.errors import RoutingError
-from analytics.routing.io import set_depot, set_windows
-from analytics.routing.settings import RoutingSettings
-from analytics.routing.shifts import next_working_day, plan_day, shift_start
-from api.auth import Scope, create_token
+from deploy.children import Child, check_alive, row_counts, start_child, stop_children, wait_healthy
+from deploy.demo_town import DEMO_COUNCIL, DemoTown, phone_history, seed_town
 from deploy.embedded import EmbeddedBroker, EmbeddedError, EmbeddedPostgres, free_port, port_is_free
-from ingest.db.connect import connect
-from ingest.db.councils import council_timezone
 from ingest.db.migrate import migrate
-from ingest.db.registry import write_registry_csv
 from ingest.errors import IngestError
 from ingest.kernel.cli import fail, service_settings
 from ingest.mqtt import wait_online
-from simulators.backfill import backfill_phones
-from simulators.realtime import register_town
-from simulators.world import World, build_world
+from ingest.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-DEMO_COUNCIL = "rutland"
-PHONE_HISTORY_DAYS, PHONE_HISTORY_PHONES = 7, 12
-"""The demo's phone history: a week of one trip a day by each of 12 phones."""
+
+@dataclass
+class Services:
+    """The demo's database (once known, to drain and count at the end) and the embedded
+    services it started itself."""
+
+    db_url: str | None = None
+    database: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+
+    def stop(self) -> None:
+        """Stop what the demo started."""
+        if self.broker is not None:
+            self.broker.stop()
+        if self.database is not None:
+            self.database.stop()
 
 
-def _child(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "deploy", *args], env=env)
+def start_services(
+    settings: ServiceSettings, data_dir: Path, services: Services
+) -> tuple[str, str]:
+    """The database and broker URLs: the configured ones, or embedded services started (and
+    recorded in ``services`` to be stopped); the schema migrated."""
+    db_url = settings.database_url
+    if db_url is None:
+        services.database = EmbeddedPostgres(data_dir.resolve() / "postgres")
+        db_url = services.database.start()
+    services.db_url = db_url
+    mqtt_url = settings.mqtt_url
+    if mqtt_url is None:
+        # 1883 is often taken by a system Mosquitto; the demo never needs a fixed port.
+        port = 1883 if port_is_free("127.0.0.1", 1883) else free_port()
+        services.broker = EmbeddedBroker(port=port)
+        services.broker.start()
+        mqtt_url = services.broker.url
+    applied = migrate(db_url)
+    log.info("schema up to date (%d migration(s) applied now)", len(applied))
+    return db_url, mqtt_url
 
 
-def _wait_healthy(url: str, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310 (our own URL)
-                if resp.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    return False
-
-
-def _wait_drained(url: str, timeout: float = 15) -> None:
-    """Wait until ingest has stored what the broker still held for it: the number of stored
-    messages stops changing for a few flush periods."""
-    deadline = time.monotonic() + timeout
-    last, steady = -1, 0
-    while time.monotonic() < deadline and steady < 4:
-        counts = _row_counts(url)
-        total = sum(counts.values())
-        steady = steady + 1 if total == last else 0
-        last = total
-        time.sleep(0.5)
-
-
-def _row_counts(url: str) -> dict[str, int]:
-    with connect(url) as conn:
-        counts = {}
-        for table in ("bin_fill", "bump_report", "footfall_count", "quarantine"):
-            row = conn.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
-            ).fetchone()
-            counts[table] = int(row[0]) if row else 0
-        return counts
-
-
-def _plan_rounds(conn: psycopg.Connection, network: RoadNetwork) -> date:
-    """Register the demo depot and windows, and plan the next shift on the town's roads."""
-    depot = network.nodes[network.depot]
-    set_depot(conn, DEMO_COUNCIL, depot.lat, depot.lon, "demo depot")
-    zones = {z.name for z in network.zones}
-    if "high-street" in zones:
-        set_windows(conn, DEMO_COUNCIL, {"high-street": (dt_time(7, 0), dt_time(10, 0))})
-    settings = RoutingSettings(seconds=2)
-    local_now = datetime.now(ZoneInfo(council_timezone(conn, DEMO_COUNCIL)))
-    day = local_now.date()
-    if local_now >= shift_start(day, str(local_now.tzinfo), settings):
-        day = next_working_day(day, settings)
-    try:
-        plan = plan_day(conn, DEMO_COUNCIL, day, settings, network=network)
-    except RoutingError as exc:
-        log.warning("no collection plan: %s", exc)
-        return day
-    log.info(
-        "planned %s: %d bins on %d route(s), %.1f km; %d left for another day",
-        day,
-        sum(len(r.stops) for r in plan.routes),
-        len(plan.routes),
-        plan.distance_m / 1000,
-        len(plan.skipped),
+def start_platform(
+    env: dict[str, str], settings: ServiceSettings, host: str, port: int, seed: int
+) -> list[Child]:
+    """Ingest first (readings published before it subscribes would have nowhere to go), then
+    the API, the simulators and the scheduled jobs."""
+    children = [start_child("ingest", ["ingest", "--no-migrate"], env)]
+    wait_online(
+        env["SMARTSTREETS_MQTT_URL"], settings.mqtt_prefix, "smartstreets-ingest", timeout=60
     )
-    return day
+    council = ["--council", DEMO_COUNCIL]
+    children += [
+        start_child("api", ["api", "--host", host, "--port", str(port)], env),
+        start_child("simulate", ["simulate", *council, "--seed", str(seed)], env),
+        start_child("forecast", ["forecast", "refresh", *council, "--every", "900"], env),
+        start_child("potholes", ["potholes", "refresh", *council, "--every", "300"], env),
+        # Alerts are recorded (the alert table, the Operations dashboard) and sent only where
+        # SMARTSTREETS_ALERTS_WEBHOOK_URLS or SMTP is configured.
+        start_child("alerts", ["alerts", "check", "--every", "300"], env),
+    ]
+    return children
 
 
-def _phone_history(db_url: str, world: World, prefix: str, seed: int) -> None:
-    """A week of phones' trips, then potholes and coverage refreshed from them (in the
-    background: the API need not wait for it)."""
+def print_urls(
+    base: str, town: DemoTown, mqtt_url: str, data_dir: Path, duration: float | None
+) -> None:
+    """Tell the person at the terminal where everything is."""
+    c, crew, highways = DEMO_COUNCIL, town.crew_token, town.highways_token
+    print(
+        f"\nsmartstreets is running\n"
+        f"  pages           {base}/\n"
+        f"  open data       {base}/open-data/catalog.json\n"
+        f"  how busy        {base}/councils/{c}\n"
+        f"  API docs        {base}/docs\n"
+        f"  health          {base}/health\n"
+        f"  busy now        {base}/v1/councils/{c}/zones/now\n"
+        f"  bins (crew)     curl -H 'Authorization: Bearer {crew}' "
+        f"{base}/v1/councils/{c}/bins/latest\n"
+        f"  rounds (crew)   {base}/crew?council={c}&date={town.shift_day} (token {crew})\n"
+        f"  potholes        {base}/highways?council={c} (token {highways})\n"
+        f"  bumps (highways) curl -H 'Authorization: Bearer {highways}' "
+        f"'{base}/v1/councils/{c}/bumps?bbox=-0.8,52.6,-0.6,52.7'\n"
+        f"  MQTT broker     {mqtt_url}\n"
+        f"  data directory  {data_dir.resolve()}\n"
+        + (
+            f"  stops by itself after {duration:.0f}s\n" if duration else "  press Ctrl-C to stop\n"
+        ),
+        flush=True,
+    )
+
+
+def run_until_stopped(children: list[Child], stop: threading.Event, duration: float | None) -> None:
+    """Watch the children until a signal or ``duration``; a child that dies ends the demo."""
+    deadline = None if duration is None else time.monotonic() + duration
+    while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+        check_alive(children)
+        stop.wait(0.5)
+
+
+def log_stored(db_url: str | None) -> None:
+    """Log how many rows the run stored."""
+    if db_url is None:
+        return
     try:
-        with connect(db_url) as conn:
-            if conn.execute("SELECT 1 FROM bump_report LIMIT 1").fetchone() is not None:
-                return  # a restarted demo keeps its history
-            start = datetime.now(UTC).date() - timedelta(days=PHONE_HISTORY_DAYS)
-            backfill_phones(
-                conn,
-                world.town,
-                world.network,
-                world.features,
-                start=start,
-                days=PHONE_HISTORY_DAYS,
-                seed=seed,
-                prefix=prefix,
-                phones=PHONE_HISTORY_PHONES,
-            )
-            refresh_potholes(conn, DEMO_COUNCIL)
-            counts = refresh_coverage(conn, DEMO_COUNCIL)
-        log.info("phone history written; %d road segments driven", counts["passed"])
+        counts = row_counts(db_url)
+        log.info("rows stored: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
     except psycopg.Error as exc:
-        log.warning("could not write phone history: %s", str(exc).strip().splitlines()[0])
+        log.warning("could not count stored rows: %s", str(exc).strip())
 
 
 def demo(
@@ -163,131 +154,36 @@ def demo(
     log.info("demo starting with %s", settings.masked())
     if not port_is_free(host, port):
         fail(f"port {port} on {host} is in use; pass --port to choose another", 2)
-    broker: EmbeddedBroker | None = None
-    database: EmbeddedPostgres | None = None
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
-    stopping = False
+    stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
+        stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    exit_code = 0
-    db_url: str | None = None
+    services, children, exit_code = Services(), list[Child](), 0
     try:
-        db_url = settings.database_url
-        if db_url is None:
-            database = EmbeddedPostgres(data_dir.resolve() / "postgres")
-            db_url = database.start()
-        mqtt_url = settings.mqtt_url
-        if mqtt_url is None:
-            # 1883 is often taken by a system Mosquitto; the demo never needs a fixed port.
-            broker = EmbeddedBroker(port=1883 if port_is_free("127.0.0.1", 1883) else free_port())
-            broker.start()
-            mqtt_url = broker.url
-        applied = migrate(db_url)
-        log.info("schema up to date (%d migration(s) applied now)", len(applied))
-        world = build_world(DEMO_COUNCIL, seed=seed, bins=24, counters=6)
-        town = world.town
-        data_dir.mkdir(parents=True, exist_ok=True)
-        (data_dir / "registry.csv").write_text(write_registry_csv(town.devices()))
-        with connect(db_url) as conn:
-            register_town(conn, town, settings.mqtt_prefix, history_days=history_days, seed=seed)
-            crew = create_token(conn, DEMO_COUNCIL, Scope.CREW, "demo")
-            highways = create_token(conn, DEMO_COUNCIL, Scope.HIGHWAYS, "demo")
-            shift_day = _plan_rounds(conn, world.network)
-            store_segments(conn, DEMO_COUNCIL, segments_from_network(world.network))
+        db_url, mqtt_url = start_services(settings, data_dir, services)
+        town = seed_town(db_url, settings.mqtt_prefix, data_dir, history_days, seed)
         env = dict(os.environ, SMARTSTREETS_DATABASE_URL=db_url, SMARTSTREETS_MQTT_URL=mqtt_url)
-        children.append(("ingest", _child(["ingest", "--no-migrate"], env)))
-        # Readings published before ingest has subscribed would have nowhere to go.
-        wait_online(mqtt_url, settings.mqtt_prefix, "smartstreets-ingest", timeout=60)
-        children.append(("api", _child(["api", "--host", host, "--port", str(port)], env)))
-        children.append(
-            ("simulate", _child(["simulate", "--council", DEMO_COUNCIL, "--seed", str(seed)], env))
-        )
-        children.append(
-            (
-                "forecast",
-                _child(["forecast", "refresh", "--council", DEMO_COUNCIL, "--every", "900"], env),
-            )
-        )
-        children.append(
-            (
-                "potholes",
-                _child(["potholes", "refresh", "--council", DEMO_COUNCIL, "--every", "300"], env),
-            )
-        )
-        # Alerts are recorded (the alert table, the Operations dashboard) and sent only where
-        # SMARTSTREETS_ALERTS_WEBHOOK_URLS or SMTP is configured.
-        children.append(("alerts", _child(["alerts", "check", "--every", "300"], env)))
-        phones = threading.Thread(
-            target=_phone_history, args=(db_url, world, settings.mqtt_prefix, seed), daemon=True
-        )
-        phones.start()
+        children = start_platform(env, settings, host, port, seed)
+        threading.Thread(
+            target=phone_history,
+            args=(db_url, town.world, settings.mqtt_prefix, seed),
+            daemon=True,
+        ).start()
         base = f"http://{host}:{port}"
-        if not _wait_healthy(f"{base}/health", time.monotonic() + 60):
+        if not wait_healthy(f"{base}/health", time.monotonic() + 60):
             raise IngestError(f"the API did not become healthy at {base}/health within 60s")
-        print(
-            f"\nsmartstreets is running\n"
-            f"  pages           {base}/\n"
-            f"  open data       {base}/open-data/catalog.json\n"
-            f"  how busy        {base}/councils/{DEMO_COUNCIL}\n"
-            f"  API docs        {base}/docs\n"
-            f"  health          {base}/health\n"
-            f"  busy now        {base}/v1/councils/{DEMO_COUNCIL}/zones/now\n"
-            f"  bins (crew)     curl -H 'Authorization: Bearer {crew}' "
-            f"{base}/v1/councils/{DEMO_COUNCIL}/bins/latest\n"
-            f"  rounds (crew)   {base}/crew?council={DEMO_COUNCIL}&date={shift_day} "
-            f"(token {crew})\n"
-            f"  potholes        {base}/highways?council={DEMO_COUNCIL} (token {highways})\n"
-            f"  bumps (highways) curl -H 'Authorization: Bearer {highways}' "
-            f"'{base}/v1/councils/{DEMO_COUNCIL}/bumps?bbox=-0.8,52.6,-0.6,52.7'\n"
-            f"  MQTT broker     {mqtt_url}\n"
-            f"  data directory  {data_dir.resolve()}\n"
-            + (
-                f"  stops by itself after {duration:.0f}s\n"
-                if duration
-                else "  press Ctrl-C to stop\n"
-            ),
-            flush=True,
-        )
-        deadline = None if duration is None else time.monotonic() + duration
-        while not stopping and (deadline is None or time.monotonic() < deadline):
-            for name, proc in children:
-                if proc.poll() is not None:
-                    raise IngestError(f"{name} exited unexpectedly with code {proc.returncode}")
-            time.sleep(0.5)
+        print_urls(base, town, mqtt_url, data_dir, duration)
+        run_until_stopped(children, stop, duration)
     except (EmbeddedError, IngestError, psycopg.Error) as exc:
         log.error("%s", str(exc).strip().splitlines()[0])
         exit_code = 1
     finally:
-        # Simulators first, then ingest (it writes and acknowledges what it holds), then the API.
-        order = {"simulate": 0, "forecast": 0, "potholes": 0, "alerts": 0, "ingest": 1, "api": 2}
-        for name, proc in sorted(children, key=lambda c: order.get(c[0], 9)):
-            if name == "ingest" and db_url is not None and proc.poll() is None:
-                try:
-                    _wait_drained(db_url)
-                except psycopg.Error as exc:
-                    log.warning("could not check that ingest drained: %s", exc)
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    log.warning("%s did not stop in 30s; killing it", name)
-                    proc.kill()
-        if db_url is not None:
-            try:
-                counts = _row_counts(db_url)
-                log.info("rows stored: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
-            except psycopg.Error as exc:
-                log.warning("could not count stored rows: %s", str(exc).strip())
-        if broker is not None:
-            broker.stop()
-        if database is not None:
-            database.stop()
+        stop_children(children, services.db_url)
+        log_stored(services.db_url)
+        services.stop()
     if exit_code:
         raise typer.Exit(exit_code)
     log.info("demo stopped cleanly")
