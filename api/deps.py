@@ -1,4 +1,4 @@
-"""Dependencies shared by the routers: database connections and token checks.
+"""Dependencies shared by the routers: database connections, settings and token checks.
 
 A request whose path has a ``{council}`` gets its connection already confined to that council
 in the database (``api.tenancy``): its token check, its queries and its writes all run in one
@@ -12,6 +12,7 @@ import psycopg
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from analytics.routing.settings import RoutingSettings
 from api.auth import Principal, Scope, verify_token
 from api.settings import ApiSettings
 from api.tenancy import scope_to_council
@@ -53,10 +54,17 @@ def get_settings(request: Request) -> ApiSettings:
     return settings
 
 
+def get_routing(request: Request) -> RoutingSettings:
+    """The routing settings the app was made with (depot, fleet, map tiles)."""
+    settings: RoutingSettings = request.app.state.routing
+    return settings
+
+
 # scope="function": the transaction commits before the response goes out, so a 201 is never
 # sent for a write that then fails to commit.
 Conn = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
 Settings = Annotated[ApiSettings, Depends(get_settings)]
+Routing = Annotated[RoutingSettings, Depends(get_routing)]
 
 
 def known_council(council: CouncilPath, conn: Conn) -> str:
@@ -95,3 +103,9 @@ def require(scope: Scope) -> Callable[..., Principal]:
         return principal
 
     return check
+
+
+Crew = Annotated[Principal, Depends(require(Scope.CREW))]
+"""A token of the path's council for waste crews (or ``admin``)."""
+Highways = Annotated[Principal, Depends(require(Scope.HIGHWAYS))]
+"""A token of the path's council for highways teams (or ``admin``)."""

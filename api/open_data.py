@@ -35,7 +35,7 @@ class Dataset:
     """Code of the EU frequency vocabulary (HOURLY, DAILY, IRREG)."""
     columns: tuple[Column, ...]
     geometry: Geometry
-    spatial: bool
+    """Each row's GeoJSON geometry (``no_geometry`` for datasets without places)."""
     keywords: tuple[str, ...]
 
 
@@ -61,7 +61,6 @@ FOOTFALL = Dataset(
         Column("suppressed", "boolean", "Whether the count is withheld as too small."),
     ),
     geometry=no_geometry,
-    spatial=False,
     keywords=("footfall", "pedestrians", "town centre"),
 )
 
@@ -89,7 +88,6 @@ BIN_FILL = Dataset(
         ),
     ),
     geometry=no_geometry,
-    spatial=False,
     keywords=("waste", "litter bins", "fill level"),
 )
 
@@ -114,7 +112,6 @@ POTHOLES = Dataset(
         Column("state", "string", "One of confirmed, reported, repaired, reopened."),
     ),
     geometry=_point,
-    spatial=True,
     keywords=("potholes", "roads", "highways"),
 )
 

@@ -2,21 +2,13 @@
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, LiteralString
+from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
 from api.pothole_queries import EXPORTED_STATES
+from api.queries import all_rows
 from ingest.db.councils import find_council
-
-
-def _all(
-    conn: psycopg.Connection, query: LiteralString, params: dict[str, Any]
-) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query, params)
-        return cur.fetchall()
 
 
 def open_data_council(conn: psycopg.Connection, council: str) -> dict[str, Any] | None:
@@ -28,7 +20,7 @@ def open_data_council(conn: psycopg.Connection, council: str) -> dict[str, Any] 
 def open_data_coverage(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Every council with the first and last time of each published dataset (``None`` when
     there is no data); each bound is one index probe."""
-    return _all(
+    return all_rows(
         conn,
         """
         SELECT c.slug, c.name, c.timezone,
@@ -56,7 +48,7 @@ def footfall_hourly_by_zone(
 ) -> list[dict[str, Any]]:
     """People counted per zone and hour starting in [start, end), with the counters that
     reported; by hour, then zone."""
-    return _all(
+    return all_rows(
         conn,
         """
         SELECT zone, bucket, count, counters
@@ -73,7 +65,7 @@ def bin_fill_daily_by_zone(
 ) -> list[dict[str, Any]]:
     """Per local day (in ``timezone``) and bin zone, over readings in [start, end): bins
     reporting, readings, mean, median and 90th percentile fill, and bins reading 80% or more."""
-    return _all(
+    return all_rows(
         conn,
         """
         SELECT (b.ts AT TIME ZONE %(tz)s)::date AS day,
@@ -100,7 +92,7 @@ def public_potholes(
 ) -> list[dict[str, Any]]:
     """A council's confirmed-or-later potholes (``EXPORTED_STATES``), optionally only those
     seen within [start, end); no phone counts, by id."""
-    return _all(
+    return all_rows(
         conn,
         """
         SELECT pothole_id, lat, lon, severity, confidence, first_seen, last_seen, state
@@ -117,7 +109,7 @@ def public_potholes(
 def latest_bin_states(conn: psycopg.Connection, council: str) -> list[dict[str, Any]]:
     """Every bin of a council with its position, latest reading (fill, flags, temperature,
     time; ``None`` if never heard from) and last recorded emptying."""
-    return _all(
+    return all_rows(
         conn,
         """
         SELECT d.device_id, d.lat, d.lon, d.address, d.capacity_litres,
@@ -141,7 +133,7 @@ def latest_zone_hours(
 ) -> list[dict[str, Any]]:
     """Per zone, its latest hour ending by ``before`` (complete hours only) within the last
     week: people counted and counters reporting; by zone."""
-    return _all(
+    return all_rows(
         conn,
         """
         SELECT DISTINCT ON (zone) zone, bucket, count, counters

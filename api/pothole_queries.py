@@ -1,10 +1,11 @@
 """Named SQL queries of the potholes API; the router calls these and never holds SQL itself."""
 
-import math
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+
+from analytics.geo.bbox import WORLD, BBox, widened
+from api.queries import all_rows
 
 EXPORTED_STATES = ("confirmed", "reported", "repaired", "reopened")
 """States worth a highways team's attention: candidates are unproven, duplicates merged."""
@@ -15,55 +16,50 @@ _COLUMNS = """
 """
 
 
+def _box(bbox: BBox | None) -> dict[str, float]:
+    """The query parameters of a bounding box (everywhere when ``None``)."""
+    box = bbox or WORLD
+    return {
+        "min_lon": box.min_lon,
+        "max_lon": box.max_lon,
+        "min_lat": box.min_lat,
+        "max_lat": box.max_lat,
+    }
+
+
 def potholes_in_bbox(
     conn: psycopg.Connection,
     council: str,
-    bbox: tuple[float, float, float, float] | None,
+    bbox: BBox | None,
     state: str | None,
     min_confidence: float,
 ) -> list[dict[str, Any]]:
     """A council's potholes, optionally inside a bounding box (min lon, min lat, max lon,
     max lat) and in one state, with at least ``min_confidence``; most confident first."""
-    min_lon, min_lat, max_lon, max_lat = bbox or (-180.0, -90.0, 180.0, 90.0)
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            "SELECT"
-            + _COLUMNS
-            + """
-            FROM pothole
-            WHERE council = %(council)s AND confidence >= %(min_confidence)s
-              AND (%(state)s::text IS NULL OR state = %(state)s::text)
-              AND lon BETWEEN %(min_lon)s AND %(max_lon)s
-              AND lat BETWEEN %(min_lat)s AND %(max_lat)s
-            ORDER BY confidence DESC, pothole_id
-            """,
-            {
-                "council": council,
-                "min_confidence": min_confidence,
-                "state": state,
-                "min_lon": min_lon,
-                "max_lon": max_lon,
-                "min_lat": min_lat,
-                "max_lat": max_lat,
-            },
-        )
-        return cur.fetchall()
+    return all_rows(
+        conn,
+        "SELECT"
+        + _COLUMNS
+        + """
+        FROM pothole
+        WHERE council = %(council)s AND confidence >= %(min_confidence)s
+          AND (%(state)s::text IS NULL OR state = %(state)s::text)
+          AND lon BETWEEN %(min_lon)s AND %(max_lon)s
+          AND lat BETWEEN %(min_lat)s AND %(max_lat)s
+        ORDER BY confidence DESC, pothole_id
+        """,
+        {"council": council, "min_confidence": min_confidence, "state": state, **_box(bbox)},
+    )
 
 
 def potholes_for_export(conn: psycopg.Connection, council: str) -> list[dict[str, Any]]:
     """A council's confirmed potholes and those further along (``EXPORTED_STATES``), by id."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            "SELECT"
-            + _COLUMNS
-            + """
-            FROM pothole
-            WHERE council = %s AND state = ANY(%s)
-            ORDER BY pothole_id
-            """,
-            (council, list(EXPORTED_STATES)),
-        )
-        return cur.fetchall()
+    return all_rows(
+        conn,
+        "SELECT" + _COLUMNS + "FROM pothole WHERE council = %s AND state = ANY(%s) "
+        "ORDER BY pothole_id",
+        (council, list(EXPORTED_STATES)),
+    )
 
 
 HEATMAP_STATES = ("confirmed", "reported", "reopened")
@@ -73,84 +69,65 @@ HEATMAP_STATES = ("confirmed", "reported", "reopened")
 def bump_reports_in_bbox(
     conn: psycopg.Connection,
     council: str,
-    bbox: tuple[float, float, float, float],
+    bbox: BBox,
     days: int,
 ) -> list[dict[str, Any]]:
     """Position, phone and peak jolt of the council's bump reports of the last ``days`` days
     inside ``bbox`` (min lon, min lat, max lon, max lat)."""
-    min_lon, min_lat, max_lon, max_lat = bbox
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            """
-            SELECT lat, lon, device_id, peak_z_g
-            FROM bump_report
-            WHERE council = %(council)s AND ts >= now() - make_interval(days => %(days)s)
-              AND lon BETWEEN %(min_lon)s AND %(max_lon)s
-              AND lat BETWEEN %(min_lat)s AND %(max_lat)s
-            """,
-            {
-                "council": council,
-                "days": days,
-                "min_lon": min_lon,
-                "max_lon": max_lon,
-                "min_lat": min_lat,
-                "max_lat": max_lat,
-            },
-        )
-        return cur.fetchall()
+    return all_rows(
+        conn,
+        """
+        SELECT lat, lon, device_id, peak_z_g
+        FROM bump_report
+        WHERE council = %(council)s AND ts >= now() - make_interval(days => %(days)s)
+          AND lon BETWEEN %(min_lon)s AND %(max_lon)s
+          AND lat BETWEEN %(min_lat)s AND %(max_lat)s
+        """,
+        {"council": council, "days": days, **_box(bbox)},
+    )
 
 
 def open_pothole_positions(
-    conn: psycopg.Connection, council: str, bbox: tuple[float, float, float, float]
+    conn: psycopg.Connection, council: str, bbox: BBox
 ) -> list[tuple[float, float]]:
     """``(lat, lon)`` of the council's potholes in ``HEATMAP_STATES`` inside ``bbox``."""
-    min_lon, min_lat, max_lon, max_lat = bbox
-    rows = conn.execute(
+    rows = all_rows(
+        conn,
         """
         SELECT lat, lon FROM pothole
-        WHERE council = %s AND state = ANY(%s)
-          AND lon BETWEEN %s AND %s AND lat BETWEEN %s AND %s
+        WHERE council = %(council)s AND state = ANY(%(states)s)
+          AND lon BETWEEN %(min_lon)s AND %(max_lon)s AND lat BETWEEN %(min_lat)s AND %(max_lat)s
         """,
-        (council, list(HEATMAP_STATES), min_lon, max_lon, min_lat, max_lat),
-    ).fetchall()
-    return [(float(r[0]), float(r[1])) for r in rows]
+        {"council": council, "states": list(HEATMAP_STATES), **_box(bbox)},
+    )
+    return [(float(r["lat"]), float(r["lon"])) for r in rows]
 
 
 def coverage_in_bbox(
-    conn: psycopg.Connection, council: str, bbox: tuple[float, float, float, float] | None
+    conn: psycopg.Connection, council: str, bbox: BBox | None
 ) -> list[dict[str, Any]]:
     """The council's road segments with a point inside ``bbox`` (all when ``None``), with
     their passes as of the last coverage refresh (0 passes when never refreshed)."""
-    min_lon, min_lat, max_lon, max_lat = bbox or (-180.0, -90.0, 180.0, 90.0)
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            """
-            SELECT s.segment_id, s.name, s.road_class, s.lats, s.lons, s.length_m,
-                   coalesce(c.passes, 0) AS passes, coalesce(c.phones, 0) AS phones,
-                   c.last_pass, c.refreshed_at
-            FROM road_segment s
-            LEFT JOIN road_coverage c USING (council, segment_id)
-            WHERE s.council = %(council)s
-              AND EXISTS (
-                  SELECT 1 FROM unnest(s.lats, s.lons) AS p(lat, lon)
-                  WHERE p.lon BETWEEN %(min_lon)s AND %(max_lon)s
-                    AND p.lat BETWEEN %(min_lat)s AND %(max_lat)s)
-            ORDER BY s.segment_id
-            """,
-            {
-                "council": council,
-                "min_lon": min_lon,
-                "max_lon": max_lon,
-                "min_lat": min_lat,
-                "max_lat": max_lat,
-            },
-        )
-        return cur.fetchall()
+    return all_rows(
+        conn,
+        """
+        SELECT s.segment_id, s.name, s.road_class, s.lats, s.lons, s.length_m,
+               coalesce(c.passes, 0) AS passes, coalesce(c.phones, 0) AS phones,
+               c.last_pass, c.refreshed_at
+        FROM road_segment s
+        LEFT JOIN road_coverage c USING (council, segment_id)
+        WHERE s.council = %(council)s
+          AND EXISTS (
+              SELECT 1 FROM unnest(s.lats, s.lons) AS p(lat, lon)
+              WHERE p.lon BETWEEN %(min_lon)s AND %(max_lon)s
+                AND p.lat BETWEEN %(min_lat)s AND %(max_lat)s)
+        ORDER BY s.segment_id
+        """,
+        {"council": council, **_box(bbox)},
+    )
 
 
-def council_extent(
-    conn: psycopg.Connection, council: str, margin_m: float = 50.0
-) -> tuple[float, float, float, float] | None:
+def council_extent(conn: psycopg.Connection, council: str, margin_m: float = 50.0) -> BBox | None:
     """The bounding box (min lon, min lat, max lon, max lat) of the council's road segments
     and potholes, widened by ``margin_m``; ``None`` when it has neither."""
     row = conn.execute(
@@ -167,11 +144,4 @@ def council_extent(
     ).fetchone()
     if row is None or row[0] is None:
         return None
-    dlat = margin_m / 111_320.0
-    dlon = dlat / max(0.01, math.cos(math.radians((row[1] + row[3]) / 2)))
-    return (
-        max(-180.0, float(row[0]) - dlon),
-        max(-90.0, float(row[1]) - dlat),
-        min(180.0, float(row[2]) + dlon),
-        min(90.0, float(row[3]) + dlat),
-    )
+    return widened(BBox(*(float(v) for v in row)), margin_m)

@@ -1,9 +1,10 @@
 """Named SQL queries of the API; routes call these and never hold SQL themselves."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
+from psycopg.abc import Params
 from psycopg.rows import dict_row
 
 from ingest.db.connect import server_version, timescaledb_version
@@ -13,6 +14,15 @@ MAX_PERIOD_H = 24
 """Longest counting period the device contract accepts (ingest.contract.payloads)."""
 PAST_WEEKS = range(1, 5)
 """The weeks before now whose same hour makes a zone's usual count."""
+
+
+def all_rows(
+    conn: psycopg.Connection, query: LiteralString, params: Params | None = None
+) -> list[dict[str, Any]]:
+    """Every row of ``query`` as a dict of column name to value."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
 
 
 def database_facts(conn: psycopg.Connection) -> dict[str, str | None]:
@@ -28,23 +38,22 @@ def latest_fill_by_bin(
     conn: psycopg.Connection, council: str, stale_after_min: int
 ) -> list[dict[str, Any]]:
     """Every bin of a council with its latest reading (bins never heard from included)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            """
-            SELECT d.device_id, d.lat, d.lon, d.zone, d.capacity_litres,
-                   f.fill_pct, f.ts, f.battery_v, coalesce(f.flags, '{}') AS flags,
-                   (f.ts IS NULL OR f.ts < now() - make_interval(mins => %(stale)s)) AS stale
-            FROM device d
-            LEFT JOIN LATERAL (
-                SELECT fill_pct, ts, battery_v, flags FROM bin_fill b
-                WHERE b.device_id = d.device_id ORDER BY ts DESC LIMIT 1
-            ) f ON true
-            WHERE d.council = %(council)s AND d.kind = 'bin'
-            ORDER BY d.device_id
-            """,
-            {"council": council, "stale": stale_after_min},
-        )
-        return cur.fetchall()
+    return all_rows(
+        conn,
+        """
+        SELECT d.device_id, d.lat, d.lon, d.zone, d.capacity_litres,
+               f.fill_pct, f.ts, f.battery_v, coalesce(f.flags, '{}') AS flags,
+               (f.ts IS NULL OR f.ts < now() - make_interval(mins => %(stale)s)) AS stale
+        FROM device d
+        LEFT JOIN LATERAL (
+            SELECT fill_pct, ts, battery_v, flags FROM bin_fill b
+            WHERE b.device_id = d.device_id ORDER BY ts DESC LIMIT 1
+        ) f ON true
+        WHERE d.council = %(council)s AND d.kind = 'bin'
+        ORDER BY d.device_id
+        """,
+        {"council": council, "stale": stale_after_min},
+    )
 
 
 def zone_counts_now(
@@ -65,65 +74,64 @@ def zone_counts_now(
     """
     hour, longest = timedelta(hours=1), timedelta(hours=1 + MAX_PERIOD_H)
     ends = [now - timedelta(weeks=w) for w in PAST_WEEKS]
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            """
-            WITH counters AS (
-                SELECT zone, device_id FROM device
-                WHERE council = %(council)s AND kind = 'counter'
-            ),
-            recent AS (
-                SELECT f.device_id, sum(f.count) AS count, max(f.period_end) AS last_end
-                FROM footfall_count f JOIN counters c USING (device_id)
-                WHERE f.council = %(council)s
-                  AND f.period_end > %(hour_ago)s AND f.period_end <= %(now)s
-                  AND f.period_start > %(longest_ago)s AND f.period_start < %(now)s
-                GROUP BY f.device_id
-            ),
-            reporting AS (
-                SELECT device_id, count FROM recent WHERE last_end > %(stale_since)s
-            ),
-            past AS (
-                SELECT c.zone, w.weeks, sum(f.count) AS count
-                FROM reporting r
-                JOIN counters c USING (device_id)
-                CROSS JOIN unnest(%(weeks)s::int[], %(starts_after)s::timestamptz[],
-                                  %(ends_after)s::timestamptz[], %(ends_by)s::timestamptz[])
-                    AS w(weeks, starts_after, ends_after, ends_by)
-                CROSS JOIN LATERAL (
-                    SELECT sum(p.count) AS count FROM footfall_count p
-                    WHERE p.device_id = r.device_id AND p.council = %(council)s
-                      AND p.period_start > w.starts_after AND p.period_start < w.ends_by
-                      AND p.period_end > w.ends_after AND p.period_end <= w.ends_by
-                ) f
-                GROUP BY c.zone, w.weeks
-            ),
-            usual AS (
-                SELECT zone, avg(count)::float8 AS usual_count FROM past GROUP BY zone
-            )
-            SELECT c.zone,
-                   count(*) AS counters_total,
-                   count(r.device_id) AS counters_reporting,
-                   sum(r.count)::bigint AS count_last_hour,
-                   min(u.usual_count) AS usual_count
-            FROM counters c LEFT JOIN reporting r USING (device_id)
-            LEFT JOIN usual u USING (zone)
-            GROUP BY c.zone
-            ORDER BY c.zone
-            """,
-            {
-                "council": council,
-                "now": now,
-                "hour_ago": now - hour,
-                "longest_ago": now - longest,
-                "stale_since": now - timedelta(minutes=stale_after_min),
-                "weeks": list(PAST_WEEKS),
-                "starts_after": [end - longest for end in ends],
-                "ends_after": [end - hour for end in ends],
-                "ends_by": ends,
-            },
+    return all_rows(
+        conn,
+        """
+        WITH counters AS (
+            SELECT zone, device_id FROM device
+            WHERE council = %(council)s AND kind = 'counter'
+        ),
+        recent AS (
+            SELECT f.device_id, sum(f.count) AS count, max(f.period_end) AS last_end
+            FROM footfall_count f JOIN counters c USING (device_id)
+            WHERE f.council = %(council)s
+              AND f.period_end > %(hour_ago)s AND f.period_end <= %(now)s
+              AND f.period_start > %(longest_ago)s AND f.period_start < %(now)s
+            GROUP BY f.device_id
+        ),
+        reporting AS (
+            SELECT device_id, count FROM recent WHERE last_end > %(stale_since)s
+        ),
+        past AS (
+            SELECT c.zone, w.weeks, sum(f.count) AS count
+            FROM reporting r
+            JOIN counters c USING (device_id)
+            CROSS JOIN unnest(%(weeks)s::int[], %(starts_after)s::timestamptz[],
+                              %(ends_after)s::timestamptz[], %(ends_by)s::timestamptz[])
+                AS w(weeks, starts_after, ends_after, ends_by)
+            CROSS JOIN LATERAL (
+                SELECT sum(p.count) AS count FROM footfall_count p
+                WHERE p.device_id = r.device_id AND p.council = %(council)s
+                  AND p.period_start > w.starts_after AND p.period_start < w.ends_by
+                  AND p.period_end > w.ends_after AND p.period_end <= w.ends_by
+            ) f
+            GROUP BY c.zone, w.weeks
+        ),
+        usual AS (
+            SELECT zone, avg(count)::float8 AS usual_count FROM past GROUP BY zone
         )
-        return cur.fetchall()
+        SELECT c.zone,
+               count(*) AS counters_total,
+               count(r.device_id) AS counters_reporting,
+               sum(r.count)::bigint AS count_last_hour,
+               min(u.usual_count) AS usual_count
+        FROM counters c LEFT JOIN reporting r USING (device_id)
+        LEFT JOIN usual u USING (zone)
+        GROUP BY c.zone
+        ORDER BY c.zone
+        """,
+        {
+            "council": council,
+            "now": now,
+            "hour_ago": now - hour,
+            "longest_ago": now - longest,
+            "stale_since": now - timedelta(minutes=stale_after_min),
+            "weeks": list(PAST_WEEKS),
+            "starts_after": [end - longest for end in ends],
+            "ends_after": [end - hour for end in ends],
+            "ends_by": ends,
+        },
+    )
 
 
 def bumps_in_bbox(
@@ -136,46 +144,43 @@ def bumps_in_bbox(
 ) -> list[dict[str, Any]]:
     """Bump reports inside a bounding box (min lon, min lat, max lon, max lat), newest first."""
     min_lon, min_lat, max_lon, max_lat = bbox
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            """
-            SELECT ts, lat, lon, speed_mps, peak_z_g, heading_deg, accuracy_m
-            FROM bump_report
-            WHERE council = %s AND ts >= %s AND ts < %s
-              AND lon BETWEEN %s AND %s AND lat BETWEEN %s AND %s
-            ORDER BY ts DESC
-            LIMIT %s
-            """,
-            (council, since, until, min_lon, max_lon, min_lat, max_lat, limit),
-        )
-        return cur.fetchall()
+    return all_rows(
+        conn,
+        """
+        SELECT ts, lat, lon, speed_mps, peak_z_g, heading_deg, accuracy_m
+        FROM bump_report
+        WHERE council = %s AND ts >= %s AND ts < %s
+          AND lon BETWEEN %s AND %s AND lat BETWEEN %s AND %s
+        ORDER BY ts DESC
+        LIMIT %s
+        """,
+        (council, since, until, min_lon, max_lon, min_lat, max_lat, limit),
+    )
 
 
 def councils(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Every council with its device counts."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            """
-            SELECT c.slug, c.name,
-                   count(d.*) FILTER (WHERE d.kind = 'bin') AS bins,
-                   count(d.*) FILTER (WHERE d.kind = 'counter') AS counters
-            FROM council c LEFT JOIN device d ON d.council = c.slug
-            GROUP BY c.slug, c.name ORDER BY c.slug
-            """
-        )
-        return cur.fetchall()
+    return all_rows(
+        conn,
+        """
+        SELECT c.slug, c.name,
+               count(d.*) FILTER (WHERE d.kind = 'bin') AS bins,
+               count(d.*) FILTER (WHERE d.kind = 'counter') AS counters
+        FROM council c LEFT JOIN device d ON d.council = c.slug
+        GROUP BY c.slug, c.name ORDER BY c.slug
+        """,
+    )
 
 
 def stored_forecasts(conn: psycopg.Connection, council: str, series: str) -> list[dict[str, Any]]:
     """Stored forecast hours of a series (``zone:…`` or ``counter:…``), from now on."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            "SELECT series, ts, forecast, lo80, hi80, usual, made_at FROM footfall_forecast "
-            "WHERE council = %s AND series LIKE %s AND ts >= date_trunc('hour', now()) "
-            "ORDER BY series, ts",
-            (council, series),
-        )
-        return cur.fetchall()
+    return all_rows(
+        conn,
+        "SELECT series, ts, forecast, lo80, hi80, usual, made_at FROM footfall_forecast "
+        "WHERE council = %s AND series LIKE %s AND ts >= date_trunc('hour', now()) "
+        "ORDER BY series, ts",
+        (council, series),
+    )
 
 
 def counter_publication(
@@ -200,51 +205,50 @@ def zone_day_hours(
 ) -> list[dict[str, Any]]:
     """Per zone and hour from ``start``: people counted (complete hours only), the stored
     forecast and its 80% band, and the usual count (mean of the same hour over four weeks)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            """
-            WITH zones AS (
-                SELECT DISTINCT zone FROM device
-                WHERE council = %(council)s AND kind = 'counter' AND zone IS NOT NULL
-            ),
-            slots AS (
-                SELECT z.zone, g.ts
-                FROM zones z,
-                     generate_series(%(start)s::timestamptz,
-                                     %(start)s::timestamptz + make_interval(hours => %(n)s - 1),
-                                     INTERVAL '1 hour') AS g(ts)
-            ),
-            counted AS (
-                SELECT zone, bucket, count FROM footfall_hourly_zone
-                WHERE council = %(council)s
-                  AND bucket >= %(since)s AND bucket < %(until)s
-            )
-            SELECT s.zone, s.ts,
-                   a.count::float8 AS actual,
-                   f.forecast, f.lo80, f.hi80,
-                   coalesce(f.usual, (
-                       SELECT avg(p.count)::float8 FROM counted p
-                       WHERE p.zone = s.zone AND p.bucket IN (
-                           s.ts - INTERVAL '1 week', s.ts - INTERVAL '2 weeks',
-                           s.ts - INTERVAL '3 weeks', s.ts - INTERVAL '4 weeks')
-                   )) AS usual
-            FROM slots s
-            LEFT JOIN counted a ON a.zone = s.zone AND a.bucket = s.ts
-            LEFT JOIN footfall_forecast f
-              ON f.council = %(council)s AND f.series = 'zone:' || s.zone AND f.ts = s.ts
-            ORDER BY s.zone, s.ts
-            """,
-            {
-                "council": council,
-                "start": start,
-                "n": hours,
-                # Bounds as plain values, so that they reach the index through the tenant's
-                # filtering views (whose security barrier keeps expressions above them).
-                "since": start - timedelta(weeks=4),
-                "until": min(_this_hour(), start + timedelta(hours=hours)),
-            },
+    return all_rows(
+        conn,
+        """
+        WITH zones AS (
+            SELECT DISTINCT zone FROM device
+            WHERE council = %(council)s AND kind = 'counter' AND zone IS NOT NULL
+        ),
+        slots AS (
+            SELECT z.zone, g.ts
+            FROM zones z,
+                 generate_series(%(start)s::timestamptz,
+                                 %(start)s::timestamptz + make_interval(hours => %(n)s - 1),
+                                 INTERVAL '1 hour') AS g(ts)
+        ),
+        counted AS (
+            SELECT zone, bucket, count FROM footfall_hourly_zone
+            WHERE council = %(council)s
+              AND bucket >= %(since)s AND bucket < %(until)s
         )
-        return cur.fetchall()
+        SELECT s.zone, s.ts,
+               a.count::float8 AS actual,
+               f.forecast, f.lo80, f.hi80,
+               coalesce(f.usual, (
+                   SELECT avg(p.count)::float8 FROM counted p
+                   WHERE p.zone = s.zone AND p.bucket IN (
+                       s.ts - INTERVAL '1 week', s.ts - INTERVAL '2 weeks',
+                       s.ts - INTERVAL '3 weeks', s.ts - INTERVAL '4 weeks')
+               )) AS usual
+        FROM slots s
+        LEFT JOIN counted a ON a.zone = s.zone AND a.bucket = s.ts
+        LEFT JOIN footfall_forecast f
+          ON f.council = %(council)s AND f.series = 'zone:' || s.zone AND f.ts = s.ts
+        ORDER BY s.zone, s.ts
+        """,
+        {
+            "council": council,
+            "start": start,
+            "n": hours,
+            # Bounds as plain values, so that they reach the index through the tenant's
+            # filtering views (whose security barrier keeps expressions above them).
+            "since": start - timedelta(weeks=4),
+            "until": min(_this_hour(), start + timedelta(hours=hours)),
+        },
+    )
 
 
 def _this_hour() -> datetime:

@@ -10,9 +10,12 @@ Each process has its own cache (uvicorn workers share nothing), so a reading sho
 TTL later in every process.
 """
 
+import math
 import threading
 import time
 from collections.abc import Callable, Hashable
+
+from ingest.kernel.params import require_in
 
 MAX_ENTRIES = 1024
 """Most responses kept; beyond it expired ones are dropped first, then the oldest."""
@@ -35,10 +38,8 @@ class ResponseCache:
         max_entries: int = MAX_ENTRIES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if ttl_s < 0:
-            raise ValueError(f"Expected ttl_s >= 0, got {ttl_s}.")
-        if max_entries < 1:
-            raise ValueError(f"Expected max_entries >= 1, got {max_entries}.")
+        require_in("ttl_s", ttl_s, 0, math.inf)
+        require_in("max_entries", max_entries, 1, math.inf)
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._clock = clock

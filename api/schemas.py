@@ -1,9 +1,10 @@
-"""Response models of the API (``…Public`` = what leaves the building)."""
+"""Request and response models of the API (``…Create`` = what comes in, ``…Public`` = what
+leaves the building)."""
 
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from analytics.potholes.lifecycle import Action, Lifecycle
 
@@ -162,3 +163,22 @@ class ServiceRequestPublic(BaseModel):
     updated_datetime: datetime
     lat: float
     long: float
+
+
+class CollectionCreate(BaseModel):
+    """A bin a crew has emptied."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    collected_at: datetime | None = Field(
+        default=None, description="When it was emptied (default: now); with a time zone."
+    )
+    plan_id: int | None = Field(default=None, description="The plan it was emptied on.")
+
+
+class CollectionPublic(BaseModel):
+    """A recorded collection."""
+
+    device_id: str
+    collected_at: datetime
+    plan_id: int | None

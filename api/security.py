@@ -24,10 +24,10 @@ from pydantic import IPvAnyNetwork
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.pages.route import _SCRIPT as ROUTE_PAGE_SCRIPT
-from api.routers.highways_page import _SCRIPT as HIGHWAYS_ENTRY_SCRIPT
-from api.routers.pages import _CREW_SCRIPT
+from api.pages.entry import CREW_SCRIPT, HIGHWAYS_ENTRY_SCRIPT
+from api.pages.route import ROUTE_SCRIPT
 from api.settings import ApiSettings
+from ingest.kernel.params import require_in
 
 PUBLIC_PATH = re.compile(
     r"/(?:"
@@ -42,7 +42,7 @@ PUBLIC_PATH = re.compile(
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 """FastAPI's documentation pages, which load Swagger UI and ReDoc from a CDN."""
 
-INLINE_SCRIPTS = (_CREW_SCRIPT, HIGHWAYS_ENTRY_SCRIPT, ROUTE_PAGE_SCRIPT)
+INLINE_SCRIPTS = (CREW_SCRIPT, HIGHWAYS_ENTRY_SCRIPT, ROUTE_SCRIPT)
 """Every inline script a page serves. The crew and highways pages ``document.write`` a route or
 map page fetched with the user's token into themselves, and a written page runs under the policy
 of the page that wrote it, so one policy allows all of them."""
@@ -113,8 +113,8 @@ class RateLimiter:
     def __init__(
         self, per_min: int, burst: int, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        if per_min <= 0 or burst < 1:
-            raise ValueError("Expected per_min > 0 and burst >= 1.")
+        require_in("per_min", per_min, 0, math.inf, lo_open=True)
+        require_in("burst", burst, 1, math.inf)
         self.per_min, self.burst = per_min, burst
         self._rate = per_min / 60
         self._full_after = burst / self._rate  # an idle bucket is full again after this

@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Ahead of bench/ itself, whose ingest.py would otherwise shadow the ingest package.
 sys.path.insert(0, str(REPO))
 
+from analytics.geo.geometry import offset_m  # noqa: E402
 from analytics.potholes.detector import JoltEvent, detect  # noqa: E402
 from simulators.features import RoadFeature  # noqa: E402
 from simulators.phones import FeatureHit, random_phone, simulate_trip  # noqa: E402
@@ -33,7 +34,6 @@ from simulators.world import World, build_world  # noqa: E402
 RATES_HZ = (5.0, 20.0, 50.0)
 START = datetime(2026, 3, 2, 8, tzinfo=UTC)
 BASELINE = "published smartphone detector (the issue's reference): precision 0.78, recall 0.42"
-_M_PER_DEG = 111_320.0
 
 
 @dataclass
@@ -52,8 +52,7 @@ class Tally:
 
 
 def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    north = (lat2 - lat1) * _M_PER_DEG
-    east = (lon2 - lon1) * _M_PER_DEG * math.cos(math.radians(lat1))
+    east, north = offset_m(lat1, lon1, lat2, lon2)
     return math.hypot(north, east)
 
 

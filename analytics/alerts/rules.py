@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from ingest.kernel.params import require_in
+
 Kind = Literal[
     "bin_fire", "bin_tilted", "bin_overflowing", "device_silent", "battery_low", "pothole_confirmed"
 ]
@@ -44,12 +46,9 @@ class AlertParams:
     overflow_pct: float = 98.0
 
     def __post_init__(self) -> None:
-        if not 0 < self.silent_after_h <= 720:
-            raise ValueError("Expected silent_after_h in (0, 720].")
-        if not 0 < self.battery_low_v <= 24:
-            raise ValueError("Expected battery_low_v in (0, 24].")
-        if not 50 <= self.overflow_pct <= 150:
-            raise ValueError("Expected overflow_pct in [50, 150].")
+        require_in("silent_after_h", self.silent_after_h, 0, 720, lo_open=True)
+        require_in("battery_low_v", self.battery_low_v, 0, 24, lo_open=True)
+        require_in("overflow_pct", self.overflow_pct, 50, 150)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ def mask_webhook(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{'/***' if parts.path.strip('/') else ''}"
 
 
+def _timeout(description: str) -> Any:
+    """A field of seconds to wait for a server: 10 by default, at most two minutes."""
+    return Field(default=10.0, gt=0, le=120, description=description)
+
+
 class AlertSettings(BaseSettings):
     """Where alerts go and the thresholds that raise them."""
 
@@ -38,9 +43,7 @@ class AlertSettings(BaseSettings):
         default_factory=list,
         description="Webhook URLs (comma-separated) that receive every alert as a JSON POST.",
     )
-    webhook_timeout_s: float = Field(
-        default=10.0, gt=0, le=120, description="Seconds to wait for a webhook to answer."
-    )
+    webhook_timeout_s: float = _timeout("Seconds to wait for a webhook to answer.")
     webhook_attempts: int = Field(
         default=3,
         ge=1,
@@ -60,9 +63,7 @@ class AlertSettings(BaseSettings):
     smtp_to: CommaList = Field(
         default_factory=list, description="Recipients of alert emails (comma-separated)."
     )
-    smtp_timeout_s: float = Field(
-        default=10.0, gt=0, le=120, description="Seconds to wait for the SMTP server."
-    )
+    smtp_timeout_s: float = _timeout("Seconds to wait for the SMTP server.")
     silent_after_h: float = Field(
         default=6.0,
         gt=0,

@@ -20,6 +20,7 @@ hours with ``lo80 <= count <= hi80``.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,10 +37,11 @@ from analytics.forecasting.baselines import (
 from analytics.forecasting.boosters import Boosters, fit, predict, trainable
 from analytics.forecasting.calendar import Calendar
 from analytics.forecasting.errors import HistoryError
-from analytics.forecasting.features import signals
+from analytics.forecasting.features import Array, Signals, signals
 from analytics.forecasting.grid import WEEK_HOURS, build_grid, clean_history
 from analytics.forecasting.model import check_horizon
 from analytics.forecasting.params import ForecastParams
+from ingest.kernel.params import require
 
 METHODS = ("smartstreets", *BASELINES)
 """Methods in the order the backtest reports them."""
@@ -111,61 +113,115 @@ def backtest_points(
         ``m``, ``m_lo``, ``m_hi``.
     """
     check_horizon(horizon)
-    if origins < 1:
-        raise ValueError("Expected origins >= 1.")
+    require(origins >= 1, "Expected origins >= 1.")
     params = params or ForecastParams()
     calendar = calendar or Calendar()
     clean = clean_history(history)
     if clean["y"].is_null().all():
         raise HistoryError("history has no counts")
-    grid = with_baselines(build_grid(clean, calendar, stuck_zero_hours=params.stuck_zero_hours))
+    grid = _Grid.build(clean, calendar, params)
     end = clean["ts"].max()
     assert isinstance(end, datetime)
     days = origin_dates(end + timedelta(hours=1), horizon, origins, calendar.timezone, last_origin)
     starts = _midnights(days, calendar.timezone)
-    s = signals(grid)
-    hours = (grid["ts"].dt.epoch("s") // 3600).to_numpy()
-    first_count = grid.select(
-        pl.col("ts").filter(pl.col("y").is_not_null()).min().over("series").dt.epoch("s") // 3600
-    )["ts"].to_numpy()
-    scoreable = ~np.isnan(s.ly) & grid["y1"].is_not_null().to_numpy()
-    can_train = trainable(s)
-    uplift = grid["uplift"].fill_null(1.0).to_numpy()  # the council's expected event uplifts
-    errors = baseline_errors(grid)
-    series_names = grid["series"].unique()
     model: Boosters | None = None
     fitted_at = -(10**9)
     parts = []
     for done, origin in enumerate(starts, start=1):
         if origin - fitted_at >= params.retrain_days * 24:
-            window = (hours < origin) & (hours >= origin - params.train_weeks * WEEK_HOURS)
-            rows = np.flatnonzero(can_train & window)
-            if len(rows):
-                model, fitted_at = fit(s, rows, horizon, params), origin
-        in_horizon = (hours >= origin) & (hours < origin + horizon)
-        warm = first_count <= origin - WARM_UP_DAYS * 24
-        rows = np.flatnonzero(in_horizon & warm & scoreable)
-        if model is not None and len(rows):
-            leads = hours[rows] - origin + 1
-            forecast, lo, hi = predict(model, s, rows, leads, s.base[rows])
-            forecast, lo, hi = forecast * uplift[rows], lo * uplift[rows], hi * uplift[rows]
-            parts.append(
-                grid[rows]
-                .select("series", "ts", "hour", "y", *BASELINES)
-                .with_columns(
-                    pl.lit(origin).alias("origin"),
-                    pl.Series("lead", leads),
-                    pl.Series("smartstreets", forecast),
-                    pl.Series("smartstreets_lo", lo),
-                    pl.Series("smartstreets_hi", hi),
-                )
-                .pipe(_with_baseline_intervals, errors, origin, series_names)
-            )
+            refit = _fit_before(grid, origin, horizon, params)
+            if refit is not None:
+                model, fitted_at = refit, origin
+        part = None if model is None else _origin_points(grid, model, origin, horizon)
+        if part is not None:
+            parts.append(part)
         if progress is not None:
             progress(done, len(starts))
     if not parts:
         raise HistoryError("no hour of the history can be scored at these origins")
-    points = pl.concat(parts)
+    return _scaled(pl.concat(parts), grid.frame)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The cleaned history on its grid, with what every origin reads of each of its rows."""
+
+    frame: pl.DataFrame
+    signals: Signals
+    hours: Array
+    """UTC epoch hour of the row."""
+    first_count: Array
+    """UTC epoch hour of the first count of the row's series."""
+    scoreable: Array
+    """The row and the same local hour a week earlier both have a count."""
+    can_train: Array
+    uplift: Array
+    """The council's expected event uplift of the row (1 when none)."""
+    errors: pl.DataFrame
+    """The baselines' log errors, from :func:`baseline_errors`."""
+    series: pl.Series
+    """The series' names."""
+
+    @classmethod
+    def build(cls, clean: pl.DataFrame, calendar: Calendar, params: ForecastParams) -> "_Grid":
+        """The grid of ``clean`` (from :func:`clean_history`) and its per-row arrays."""
+        frame = with_baselines(
+            build_grid(clean, calendar, stuck_zero_hours=params.stuck_zero_hours)
+        )
+        s = signals(frame)
+        first_count = frame.select(
+            pl.col("ts").filter(pl.col("y").is_not_null()).min().over("series").dt.epoch("s")
+            // 3600
+        )["ts"].to_numpy()
+        return cls(
+            frame=frame,
+            signals=s,
+            hours=(frame["ts"].dt.epoch("s") // 3600).to_numpy(),
+            first_count=first_count,
+            scoreable=~np.isnan(s.ly) & frame["y1"].is_not_null().to_numpy(),
+            can_train=trainable(s),
+            uplift=frame["uplift"].fill_null(1.0).to_numpy(),
+            errors=baseline_errors(frame),
+            series=frame["series"].unique(),
+        )
+
+
+def _fit_before(grid: _Grid, origin: int, horizon: int, params: ForecastParams) -> Boosters | None:
+    """A model fit on the ``params.train_weeks`` weeks before ``origin``, or None when no row
+    of that window can be trained on."""
+    window = (grid.hours < origin) & (grid.hours >= origin - params.train_weeks * WEEK_HOURS)
+    rows = np.flatnonzero(grid.can_train & window)
+    return fit(grid.signals, rows, horizon, params) if len(rows) else None
+
+
+def _origin_points(grid: _Grid, model: Boosters, origin: int, horizon: int) -> pl.DataFrame | None:
+    """The scored hours of the horizon from ``origin`` with each method's forecast and
+    interval, or None when none is scored."""
+    in_horizon = (grid.hours >= origin) & (grid.hours < origin + horizon)
+    warm = grid.first_count <= origin - WARM_UP_DAYS * 24
+    rows = np.flatnonzero(in_horizon & warm & grid.scoreable)
+    if not len(rows):
+        return None
+    leads = grid.hours[rows] - origin + 1
+    forecast, lo, hi = predict(model, grid.signals, rows, leads, grid.signals.base[rows])
+    uplift = grid.uplift[rows]
+    return (
+        grid.frame[rows]
+        .select("series", "ts", "hour", "y", *BASELINES)
+        .with_columns(
+            pl.lit(origin).alias("origin"),
+            pl.Series("lead", leads),
+            pl.Series("smartstreets", forecast * uplift),
+            pl.Series("smartstreets_lo", lo * uplift),
+            pl.Series("smartstreets_hi", hi * uplift),
+        )
+        .pipe(_with_baseline_intervals, grid.errors, origin, grid.series)
+    )
+
+
+def _scaled(points: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """``points`` with each series' MASE scale (its mean seasonal naive error before its first
+    origin), series without a positive scale left out, in the layout of :func:`backtest_points`."""
     first_origin = points.group_by("series").agg(pl.col("origin").min().alias("first"))
     scale = (
         grid.select("series", "y", "y1", (pl.col("ts").dt.epoch("s") // 3600).alias("h"))

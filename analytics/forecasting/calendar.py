@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from ingest.kernel.params import require, require_in
+
 HOLIDAY_HORIZON_DAYS = 14
 """Days to or from a public holiday are counted up to this many (further is 'far')."""
 
@@ -37,8 +39,8 @@ class Event:
     uplift: float | None = None
 
     def __post_init__(self) -> None:
-        if self.uplift is not None and not 0 < self.uplift <= 20:
-            raise ValueError("Expected uplift in (0, 20].")
+        if self.uplift is not None:
+            require_in("uplift", self.uplift, 0, 20, lo_open=True)
 
 
 def zone_exists(name: str) -> bool:
@@ -73,10 +75,9 @@ class Calendar:
     events: tuple[Event, ...] = ()
 
     def __post_init__(self) -> None:
-        if not zone_exists(self.timezone):
-            raise ValueError(f"Expected an IANA time zone, got {self.timezone!r}.")
-        if any(first > last for first, last in self.school_holidays):
-            raise ValueError("Expected school holiday ranges with first <= last.")
+        require(zone_exists(self.timezone), f"Expected an IANA time zone, got {self.timezone!r}.")
+        backwards = any(first > last for first, last in self.school_holidays)
+        require(not backwards, "Expected school holiday ranges with first <= last.")
 
     def with_events(self, events: Iterable[Event]) -> "Calendar":
         """This calendar with ``events`` added to its own."""

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from ingest.kernel.params import require, require_in
+
 Level = Literal["quiet", "usual", "busy", "very busy", "unknown"]
 
 
@@ -31,10 +33,9 @@ class LevelThresholds:
     min_reporting_share: float = 0.5
 
     def __post_init__(self) -> None:
-        if not 0 < self.quiet_below < 1 < self.busy_from < self.very_busy_from:
-            raise ValueError("Expected 0 < quiet_below < 1 < busy_from < very_busy_from.")
-        if not 0 < self.min_reporting_share <= 1:
-            raise ValueError("Expected min_reporting_share in (0, 1].")
+        ordered = 0 < self.quiet_below < 1 < self.busy_from < self.very_busy_from
+        require(ordered, "Expected 0 < quiet_below < 1 < busy_from < very_busy_from.")
+        require_in("min_reporting_share", self.min_reporting_share, 0, 1, lo_open=True)
 
 
 def busy_level(

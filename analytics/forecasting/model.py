@@ -24,6 +24,7 @@ from analytics.forecasting.errors import HistoryError
 from analytics.forecasting.features import profile_base, signals
 from analytics.forecasting.grid import WEEK_HOURS, build_grid, clean_history, forecast_ends
 from analytics.forecasting.params import ForecastParams
+from ingest.kernel.params import require_in
 
 __all__ = [
     "MAX_HORIZON",
@@ -60,8 +61,7 @@ class Prepared:
 
 def check_horizon(horizon: int) -> None:
     """Raise ``ValueError`` unless ``1 <= horizon <= MAX_HORIZON``."""
-    if not 1 <= horizon <= MAX_HORIZON:
-        raise ValueError(f"Expected horizon in [1, {MAX_HORIZON}].")
+    require_in("horizon", horizon, 1, MAX_HORIZON)
 
 
 def prepare(

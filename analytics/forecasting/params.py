@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from ingest.kernel.params import require_in
+
 
 @dataclass(frozen=True)
 class ForecastParams:
@@ -44,17 +46,12 @@ class ForecastParams:
     seed: int = 1
 
     def __post_init__(self) -> None:
-        checks = (
-            (4 <= self.train_weeks <= 520, "Expected train_weeks in [4, 520]."),
-            (1_000 <= self.max_train_rows <= 10_000_000, "Expected max_train_rows in [1000, 1e7]."),
-            (10 <= self.trees <= 5_000, "Expected trees in [10, 5000]."),
-            (0 < self.learning_rate <= 1, "Expected learning_rate in (0, 1]."),
-            (2 <= self.leaves <= 4_096, "Expected leaves in [2, 4096]."),
-            (1 <= self.min_leaf <= 100_000, "Expected min_leaf in [1, 100000]."),
-            (1 <= self.retrain_days <= 365, "Expected retrain_days in [1, 365]."),
-            (2 <= self.stuck_zero_hours <= 8_760, "Expected stuck_zero_hours in [2, 8760]."),
-            (1 <= self.threads <= 64, "Expected threads in [1, 64]."),
-        )
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
+        require_in("train_weeks", self.train_weeks, 4, 520)
+        require_in("max_train_rows", self.max_train_rows, 1_000, 10_000_000)
+        require_in("trees", self.trees, 10, 5_000)
+        require_in("learning_rate", self.learning_rate, 0, 1, lo_open=True)
+        require_in("leaves", self.leaves, 2, 4_096)
+        require_in("min_leaf", self.min_leaf, 1, 100_000)
+        require_in("retrain_days", self.retrain_days, 1, 365)
+        require_in("stuck_zero_hours", self.stuck_zero_hours, 2, 8_760)
+        require_in("threads", self.threads, 1, 64)

@@ -51,8 +51,12 @@ def moved(lat: float, lon: float, east_m: float, north_m: float) -> tuple[float,
 
 
 def local_distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Straight-line distance in metres by a flat projection at the mid-latitude: for points
-    a few kilometres apart at most, where it matches :func:`haversine_m` to a few millimetres."""
+    """Straight-line distance in metres by a flat projection at the mid-latitude, for points a
+    few kilometres apart at most.
+
+    It runs 0.11% longer than :func:`haversine_m`, whose sphere has a shorter degree than
+    :data:`METRES_PER_DEGREE`; scaled by that ratio, the two agree to a few millimetres.
+    """
     k = math.cos(math.radians((lat1 + lat2) / 2))
     return math.hypot((lon2 - lon1) * k, lat2 - lat1) * METRES_PER_DEGREE
 

@@ -7,7 +7,6 @@ extract's middle), the zone is a square around it, and the depot is the service-
 nearest the centre.
 """
 
-import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,8 +14,9 @@ from pathlib import Path
 
 import osmium
 
-from analytics.geo.geometry import METRES_PER_DEGREE, haversine_m
+from analytics.geo.geometry import haversine_m, moved
 from analytics.geo.roads import Edge, Node, RoadClass, RoadNetwork, Zone
+from ingest.kernel.params import require_in
 
 _CLASS_BY_HIGHWAY = {
     "motorway": RoadClass.RING, "motorway_link": RoadClass.RING,
@@ -56,10 +56,8 @@ def load_osm(
 
     An extract often covers a county; the radius keeps the town (and routing fast).
     """
-    if not 500 <= radius_m <= 50_000:
-        raise ValueError("Expected radius_m in [500, 50000].")
-    if not 50 <= zone_half_m <= 5000:
-        raise ValueError("Expected zone_half_m in [50, 5000].")
+    require_in("radius_m", radius_m, 500, 50_000)
+    require_in("zone_half_m", zone_half_m, 50, 5000)
     index: dict[int, int] = {}
     coords: list[tuple[float, float]] = []
     links: list[tuple[int, int, RoadClass, str, float]] = []
@@ -107,16 +105,9 @@ def load_osm(
         if u in keep
     )
     depot = _depot(nodes, edges, centre)
-    per_lon = METRES_PER_DEGREE * math.cos(math.radians(centre[0]))
-    dlat, dlon = zone_half_m / METRES_PER_DEGREE, zone_half_m / per_lon
-    lat, lon = centre
-    square = (
-        (lon - dlon, lat - dlat),
-        (lon + dlon, lat - dlat),
-        (lon + dlon, lat + dlat),
-        (lon - dlon, lat + dlat),
-        (lon - dlon, lat - dlat),
-    )
+    south, west = moved(*centre, -zone_half_m, -zone_half_m)
+    north, east = moved(*centre, zone_half_m, zone_half_m)
+    square = ((west, south), (east, south), (east, north), (west, north), (west, south))
     return RoadNetwork(nodes, edges, depot, (Zone(zone_name, square),))
 
 

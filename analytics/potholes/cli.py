@@ -4,8 +4,9 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import typer
@@ -100,6 +101,26 @@ def _number(path: Path, line: int, row: list[str], i: int, column: str) -> float
     return value
 
 
+T = TypeVar("T")
+
+
+def on_database(
+    database_url: str | None,
+    work: Callable[[psycopg.Connection], T],
+    refused: type[Exception] | tuple[type[Exception], ...],
+) -> T:
+    """Run ``work`` on a connection to the database of the option (else the environment);
+    the errors in ``refused`` and any database error end the command with a one-line error."""
+    url = database_url_or_fail(database_url)
+    try:
+        with connect(url) as conn:
+            return work(conn)
+    except refused as exc:
+        fail(str(exc))
+    except psycopg.Error as exc:
+        fail(str(exc).strip().splitlines()[0])
+
+
 @potholes_app.command("detect")
 def potholes_detect(
     trace: Path = typer.Argument(
@@ -156,14 +177,7 @@ def potholes_assets(
     """Import the council's road assets, whose jolts are not potholes (same ids are replaced)."""
     if not file.is_file():
         fail(f"{file}: no such file")
-    url = database_url_or_fail(database_url)
-    try:
-        with connect(url) as conn:
-            n = import_assets(conn, council, file)
-    except AssetError as exc:
-        fail(str(exc))
-    except psycopg.Error as exc:
-        fail(str(exc).strip().splitlines()[0])
+    n = on_database(database_url, lambda conn: import_assets(conn, council, file), AssetError)
     print(f"imported {n} assets for {council}")
 
 

@@ -14,17 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
+from analytics.geo.geometry import LocalProjection
 from ingest.contract.payloads import BumpReport
 from ingest.db.pseudonyms import distinct_phones
+from ingest.kernel.params import require, require_in
 
 AssetKind = Literal["speed_hump", "manhole", "level_crossing"]
 ASSET_KINDS: tuple[AssetKind, ...] = get_args(AssetKind)
-_M_PER_DEG = 111_320.0
-
-
-def _require(ok: bool, expected: str) -> None:
-    if not ok:
-        raise ValueError(f"Expected {expected}.")
 
 
 @dataclass(frozen=True)
@@ -55,12 +51,12 @@ class ConfirmParams:
     severe_g: float = 3.0
 
     def __post_init__(self) -> None:
-        _require(0 < self.radius_m <= 100, "radius_m in (0, 100]")
-        _require(0 < self.heading_tol_deg <= 180, "heading_tol_deg in (0, 180]")
-        _require(1 <= self.min_devices <= 1000, "min_devices in [1, 1000]")
-        _require(0 <= self.min_evidence <= 1000, "min_evidence in [0, 1000]")
-        _require(0 <= self.asset_margin_m <= 100, "asset_margin_m in [0, 100]")
-        _require(0 < self.severe_g <= 32, "severe_g in (0, 32]")
+        require_in("radius_m", self.radius_m, 0, 100, lo_open=True)
+        require_in("heading_tol_deg", self.heading_tol_deg, 0, 180, lo_open=True)
+        require_in("min_devices", self.min_devices, 1, 1000)
+        require_in("min_evidence", self.min_evidence, 0, 1000)
+        require_in("asset_margin_m", self.asset_margin_m, 0, 100)
+        require_in("severe_g", self.severe_g, 0, 32, lo_open=True)
 
 
 @dataclass(frozen=True)
@@ -73,9 +69,10 @@ class Asset:
     radius_m: float = 8.0
 
     def __post_init__(self) -> None:
-        _require(self.kind in ASSET_KINDS, f"kind in {ASSET_KINDS}")
-        _require(-90 <= self.lat <= 90 and -180 <= self.lon <= 180, "lat, lon in WGS 84 range")
-        _require(0 < self.radius_m <= 500, "radius_m in (0, 500]")
+        require(self.kind in ASSET_KINDS, f"Expected kind in {ASSET_KINDS}.")
+        wgs84 = -90 <= self.lat <= 90 and -180 <= self.lon <= 180
+        require(wgs84, "Expected lat, lon in WGS 84 range.")
+        require_in("radius_m", self.radius_m, 0, 500, lo_open=True)
 
 
 @dataclass(frozen=True)
@@ -174,7 +171,8 @@ def cluster_reports(
     """
     if not reports:
         return []
-    xy = _project(reports[0].report.lat, ((d.report.lat, d.report.lon) for d in reports))
+    projection = LocalProjection(reports[0].report.lat)
+    xy = [projection.complex(d.report.lat, d.report.lon) for d in reports]
     order = sorted(range(len(reports)), key=lambda i: (reports[i].report.ts, reports[i].device_id))
     clusters: list[_Cluster] = []
     for i in order:
@@ -220,13 +218,13 @@ def confirm(
     """
     if not reports:
         return []
-    lat0 = reports[0].report.lat
+    projection = LocalProjection(reports[0].report.lat)
     assets = list(assets)
-    asset_xy = _project(lat0, ((a.lat, a.lon) for a in assets))
+    asset_xy = [projection.complex(a.lat, a.lon) for a in assets]
     out = []
     for members in cluster_reports(reports, params):
         p = _summarise([reports[i] for i in members], params)
-        (pos,) = _project(lat0, [(p.lat, p.lon)])
+        pos = projection.complex(p.lat, p.lon)
         reach = (a.radius_m + params.asset_margin_m for a in assets)
         if not any(abs(q - pos) <= r for q, r in zip(asset_xy, reach, strict=True)):
             out.append(p)
@@ -261,11 +259,6 @@ def _summarise(members: Sequence[DeviceReport], params: ConfirmParams) -> Pothol
 def devices_since(reports: Iterable[DeviceReport], since: datetime) -> int:
     """Distinct devices among ``reports`` made after ``since`` (see :func:`distinct_phones`)."""
     return distinct_phones(d.device_id for d in reports if d.report.ts > since)
-
-
-def _project(lat0: float, points: Iterable[tuple[float, float]]) -> list[complex]:
-    k = _M_PER_DEG * math.cos(math.radians(lat0))
-    return [complex(lon * k, lat * _M_PER_DEG) for lat, lon in points]
 
 
 def _agree(a: complex, b: complex, tol_rad: float) -> bool:

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from analytics.geo.geometry import haversine_m
+from analytics.geo.geometry import LocalProjection, haversine_m
 from analytics.geo.roads import Edge, RoadNetwork
 from ingest.db.pseudonyms import distinct_phones
-
-_M_PER_DEG = 111_320.0
+from ingest.kernel.params import require, require_in
 
 
 @dataclass(frozen=True)
@@ -84,14 +83,10 @@ class CoverageParams:
     max_gap_m: float = 150.0
 
     def __post_init__(self) -> None:
-        if not 1 <= self.match_radius_m <= 100:
-            raise ValueError("Expected match_radius_m in [1, 100].")
-        if not 1 <= self.step_m <= 50:
-            raise ValueError("Expected step_m in [1, 50].")
-        if not 0 < self.min_share <= 1:
-            raise ValueError("Expected min_share in (0, 1].")
-        if self.max_gap_m < self.step_m:
-            raise ValueError("Expected max_gap_m at least step_m.")
+        require_in("match_radius_m", self.match_radius_m, 1, 100)
+        require_in("step_m", self.step_m, 1, 50)
+        require_in("min_share", self.min_share, 0, 1, lo_open=True)
+        require(not self.max_gap_m < self.step_m, "Expected max_gap_m at least step_m.")
 
 
 def segments_from_network(network: RoadNetwork, max_length_m: float = 200.0) -> list[Segment]:
@@ -202,13 +197,13 @@ def match_passes(
     if not segments:
         return []
     lat0 = sum(p[0] for s in segments for p in s.points) / sum(len(s.points) for s in segments)
-    kx = _M_PER_DEG * math.cos(math.radians(lat0))
+    projection = LocalProjection(lat0)
     cell = max(50.0, params.match_radius_m * 2)
     pieces: list[tuple[int, float, complex, complex]] = []  # segment, offset along it, a, b
     grid: dict[tuple[int, int], list[int]] = defaultdict(list)
     lengths = []
     for si, seg in enumerate(segments):
-        xy = [complex(lon * kx, lat * _M_PER_DEG) for lat, lon in seg.points]
+        xy = [projection.complex(lat, lon) for lat, lon in seg.points]
         offset = 0.0
         for a, b in itertools.pairwise(xy):
             pi = len(pieces)
@@ -225,7 +220,7 @@ def match_passes(
     passes: list[list[Track]] = [[] for _ in segments]
     for track in tracks:
         bins: dict[int, set[int]] = defaultdict(set)
-        for p in _resample(track.points, kx, params):
+        for p in _resample(track.points, projection, params):
             best, near = None, params.match_radius_m
             for pi in grid.get((int(p.real // cell), int(p.imag // cell)), ()):
                 si, offset, a, b = pieces[pi]
@@ -250,9 +245,9 @@ def match_passes(
 
 
 def _resample(
-    points: Sequence[tuple[float, float]], kx: float, params: CoverageParams
+    points: Sequence[tuple[float, float]], projection: LocalProjection, params: CoverageParams
 ) -> Iterable[complex]:
-    xy = [complex(lon * kx, lat * _M_PER_DEG) for lat, lon in points]
+    xy = [projection.complex(lat, lon) for lat, lon in points]
     if xy:
         yield xy[0]
     for a, b in itertools.pairwise(xy):

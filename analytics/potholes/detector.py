@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
+from analytics.geo.geometry import offset_m
 from ingest.contract.payloads import MAX_SAMPLES, BumpReport
+from ingest.kernel.params import require_in
 
 _MEDIAN_ABS_OF_UNIT_GAUSSIAN = 0.6745
-_METRES_PER_DEGREE = 111_320.0
 
 
 @dataclass(frozen=True)
@@ -78,24 +79,16 @@ class DetectorParams:
     severe_g: float = 3.0
 
     def __post_init__(self) -> None:
-        if not 0 < self.threshold_g <= 16:
-            raise ValueError("Expected threshold_g in (0, 16].")
-        if not 0 <= self.min_speed_mps <= 100:
-            raise ValueError("Expected min_speed_mps in [0, 100].")
+        require_in("threshold_g", self.threshold_g, 0, 16, lo_open=True)
+        require_in("min_speed_mps", self.min_speed_mps, 0, 100)
         for name in ("gravity_tau_s", "max_jolt_s", "jolt_window_s", "heave_window_s"):
-            if not 0 < getattr(self, name) <= 10:
-                raise ValueError(f"Expected {name} in (0, 10].")
+            require_in(name, getattr(self, name), 0, 10, lo_open=True)
         for name in ("noise_window_s", "merge_s", "window_s"):
-            if not 0 < getattr(self, name) <= 60:
-                raise ValueError(f"Expected {name} in (0, 60].")
-        if not 0 <= self.min_peak_to_peak <= 2:
-            raise ValueError("Expected min_peak_to_peak in [0, 2].")
-        if not 0 < self.max_heave_share <= 1:
-            raise ValueError("Expected max_heave_share in (0, 1].")
-        if not 0 <= self.min_standout <= 100:
-            raise ValueError("Expected min_standout in [0, 100].")
-        if not 0 < self.severe_g <= 32:
-            raise ValueError("Expected severe_g in (0, 32].")
+            require_in(name, getattr(self, name), 0, 60, lo_open=True)
+        require_in("min_peak_to_peak", self.min_peak_to_peak, 0, 2)
+        require_in("max_heave_share", self.max_heave_share, 0, 1, lo_open=True)
+        require_in("min_standout", self.min_standout, 0, 100)
+        require_in("severe_g", self.severe_g, 0, 32, lo_open=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,8 +293,7 @@ def _event(
 def _heading(trace: list[Sample], k: int, w: int) -> float | None:
     """Direction of travel over about a second either side, or None when barely moving."""
     a, b = trace[max(0, k - w)], trace[min(len(trace) - 1, k + w)]
-    north = (b.lat - a.lat) * _METRES_PER_DEGREE
-    east = (b.lon - a.lon) * _METRES_PER_DEGREE * math.cos(math.radians(a.lat))
+    east, north = offset_m(a.lat, a.lon, b.lat, b.lon)
     if math.hypot(north, east) < 2.0:  # GPS noise would decide the direction
         return None
     heading = math.degrees(math.atan2(east, north)) % 360.0

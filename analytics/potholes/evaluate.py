@@ -12,13 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from analytics.geo.geometry import offset_m
 from analytics.potholes.confirm import Asset, ConfirmParams, DeviceReport, Pothole, confirm
+from ingest.kernel.params import require, require_in
 from simulators.features import RoadFeature
 from simulators.phones import random_phone, simulate_trip
 from simulators.world import build_world
 
 START = datetime(2026, 3, 2, 8, tzinfo=UTC)
-_M_PER_DEG = 111_320.0
 
 
 @dataclass(frozen=True)
@@ -49,18 +50,13 @@ class EvaluationParams:
     well_hit: int = 5
 
     def __post_init__(self) -> None:
-        if not self.seeds:
-            raise ValueError("Expected at least one seed.")
-        if not 1 <= self.trips <= 100_000:
-            raise ValueError("Expected trips in [1, 100000].")
-        if not 1 <= self.phones <= 100_000:
-            raise ValueError("Expected phones in [1, 100000].")
-        if not self.rates_hz or not all(5 <= r <= 100 for r in self.rates_hz):
-            raise ValueError("Expected rates_hz in [5, 100].")
-        if not 0 < self.match_m <= 100:
-            raise ValueError("Expected match_m in (0, 100].")
-        if not 1 <= self.well_hit <= 1000:
-            raise ValueError("Expected well_hit in [1, 1000].")
+        require(bool(self.seeds), "Expected at least one seed.")
+        require_in("trips", self.trips, 1, 100_000)
+        require_in("phones", self.phones, 1, 100_000)
+        rates_ok = bool(self.rates_hz) and all(5 <= r <= 100 for r in self.rates_hz)
+        require(rates_ok, "Expected rates_hz in [5, 100].")
+        require_in("match_m", self.match_m, 0, 100, lo_open=True)
+        require_in("well_hit", self.well_hit, 1, 1000)
 
 
 @dataclass(frozen=True)
@@ -84,28 +80,28 @@ class Score:
     @property
     def precision(self) -> float:
         """Confirmed potholes within reach of a true pothole, as a share of confirmed."""
-        return self.true_confirmed / self.confirmed if self.confirmed else math.nan
+        return _share(self.true_confirmed, self.confirmed)
 
     @property
     def recall_well_hit(self) -> float:
         """Potholes hit by at least ``well_hit`` phones that were confirmed."""
-        return self.well_hit_found / self.well_hit if self.well_hit else math.nan
+        return _share(self.well_hit_found, self.well_hit)
 
     @property
     def recall_well_hit_any(self) -> float:
         """As ``recall_well_hit``, but counting hits in trip ends, of which phones send nothing:
         the difference is what the privacy rule costs."""
-        return self.well_hit_any_found / self.well_hit_any if self.well_hit_any else math.nan
+        return _share(self.well_hit_any_found, self.well_hit_any)
 
     @property
     def recall(self) -> float:
         """Potholes hit at least once that were confirmed."""
-        return self.potholes_found / self.potholes_hit if self.potholes_hit else math.nan
+        return _share(self.potholes_found, self.potholes_hit)
 
     @property
     def hump_share(self) -> float:
         """Speed humps hit by ``well_hit`` phones with a wrongly confirmed pothole on them."""
-        return self.humps_confirmed / self.humps_well_hit if self.humps_well_hit else math.nan
+        return _share(self.humps_confirmed, self.humps_well_hit)
 
 
 @dataclass(frozen=True)
@@ -233,7 +229,11 @@ def evaluate(
     return {"with assets": score(with_assets, params), "without assets": score(without, params)}
 
 
+def _share(part: int, whole: int) -> float:
+    """``part / whole``, NaN when there is no whole to share."""
+    return part / whole if whole else math.nan
+
+
 def _metres(p: Pothole | RoadFeature, f: RoadFeature) -> float:
-    north = (f.lat - p.lat) * _M_PER_DEG
-    east = (f.lon - p.lon) * _M_PER_DEG * math.cos(math.radians(p.lat))
+    east, north = offset_m(p.lat, p.lon, f.lat, f.lon)
     return math.hypot(north, east)

@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 import typer
 
+from analytics.potholes.cli import on_database
 from analytics.potholes.coverage import Segment, segments_from_geojson, segments_from_network
 from analytics.potholes.coverage_store import refresh_coverage, store_segments
 from analytics.potholes.store import refresh_potholes
@@ -68,14 +69,11 @@ def potholes_roads(
     if not file.is_file():
         fail(f"{file}: no such file")
     segments = _read_segments(file, radius_m, max_length_m)
-    url = database_url_or_fail(database_url)
-    try:
-        with connect(url) as conn:
-            n = store_segments(conn, council, segments)
-    except (LookupError, ValueError) as exc:
-        fail(str(exc))
-    except psycopg.Error as exc:
-        fail(str(exc).strip().splitlines()[0])
+    n = on_database(
+        database_url,
+        lambda conn: store_segments(conn, council, segments),
+        (LookupError, ValueError),
+    )
     km = sum(s.length_m for s in segments) / 1000
     print(f"imported {n} road segments ({km:.1f} km) for {council}")
 

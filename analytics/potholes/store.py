@@ -9,6 +9,7 @@ from typing import Any, cast
 import psycopg
 from psycopg.rows import dict_row
 
+from analytics.geo.geometry import local_distance_m
 from analytics.potholes.confirm import (
     Asset,
     AssetKind,
@@ -25,7 +26,6 @@ from ingest.db.councils import require_council
 
 WINDOW = timedelta(days=90)
 """How far back bump reports count."""
-_M_PER_DEG = 111_320.0
 
 
 class TransitionError(ValueError):
@@ -139,25 +139,15 @@ def apply_action(
     """
     now = now or datetime.now(UTC)
     with conn.transaction():
-        row = conn.execute(
-            "SELECT state FROM pothole WHERE council = %s AND pothole_id = %s FOR UPDATE",
-            (council, pothole_id),
-        ).fetchone()
-        if row is None:
-            raise LookupError(f"no pothole {pothole_id} in council {council!r}")
+        current = _state(conn, council, pothole_id, lock=True)
         if action == "mark_duplicate":
             if duplicate_of is None or duplicate_of == pothole_id:
                 raise ValueError("mark_duplicate needs duplicate_of, another pothole's id")
-            other = conn.execute(
-                "SELECT 1 FROM pothole WHERE council = %s AND pothole_id = %s",
-                (council, duplicate_of),
-            ).fetchone()
-            if other is None:
-                raise LookupError(f"no pothole {duplicate_of} in council {council!r}")
+            _state(conn, council, duplicate_of, lock=False)
         else:
             duplicate_of = None
         try:
-            state = advance(cast(Lifecycle, row[0]), action)
+            state = advance(current, action)
         except ValueError as exc:
             raise TransitionError(f"cannot {action} pothole {pothole_id}: {exc}") from None
         conn.execute(
@@ -166,6 +156,21 @@ def apply_action(
             (state, now, duplicate_of, pothole_id),
         )
     return state
+
+
+def _state(conn: psycopg.Connection, council: str, pothole_id: int, *, lock: bool) -> Lifecycle:
+    """A pothole's state, its row locked for the transaction with ``lock``.
+
+    Raises
+    ------
+    LookupError
+        No such pothole in the council.
+    """
+    query = "SELECT state FROM pothole WHERE council = %s AND pothole_id = %s"
+    row = conn.execute(query + " FOR UPDATE" if lock else query, (council, pothole_id)).fetchone()
+    if row is None:
+        raise LookupError(f"no pothole {pothole_id} in council {council!r}")
+    return cast(Lifecycle, row[0])
 
 
 def _stored(conn: psycopg.Connection, council: str) -> list[dict[str, Any]]:
@@ -183,7 +188,7 @@ def _nearest(
 ) -> dict[str, Any] | None:
     best, best_d = None, math.inf
     for s in stored:
-        d = _distance_m(s["lat"], s["lon"], p.lat, p.lon)
+        d = local_distance_m(s["lat"], s["lon"], p.lat, p.lon)
         if d <= params.radius_m and d < best_d and _headings_agree(s["heading_deg"], p, params):
             best, best_d = s, d
     return best
@@ -243,8 +248,3 @@ def _figures(p: Pothole) -> tuple[Any, ...]:
         p.first_seen,
         p.last_seen,
     )
-
-
-def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    k = math.cos(math.radians((lat1 + lat2) / 2))
-    return math.hypot((lon2 - lon1) * k, lat2 - lat1) * _M_PER_DEG

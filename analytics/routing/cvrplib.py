@@ -12,6 +12,8 @@ from pathlib import Path
 from pyvrp import read, solve
 from pyvrp.stop import MaxRuntime
 
+from ingest.kernel.params import require, require_in
+
 
 class InstanceError(ValueError):
     """A file that is not a usable VRPLIB instance."""
@@ -74,8 +76,7 @@ def solve_cvrp(
         How many vehicles may be used; by default the instance's own fleet size
         (:func:`fleet_size`), else as many as there are customers.
     """
-    if not 0 < seconds <= 86_400:
-        raise ValueError("Expected seconds in (0, 86400].")
+    require_in("seconds", seconds, 0, 86_400, lo_open=True)
     _, customers = _node_ids(path)
     try:
         data = read(str(path), round_func="round")
@@ -85,8 +86,7 @@ def solve_cvrp(
         raise InstanceError(f"{path}: expected one depot and {len(customers)} customers")
     fleet = vehicles if vehicles is not None else fleet_size(path)
     if fleet is not None:
-        if fleet < 1:
-            raise ValueError("Expected vehicles >= 1.")
+        require(fleet >= 1, "Expected vehicles >= 1.")
         data = data.replace(vehicle_types=[data.vehicle_type(0).replace(num_available=fleet)])
     started = time.perf_counter()
     result = solve(data, stop=MaxRuntime(seconds), seed=seed, display=False)

@@ -7,3 +7,8 @@ class RoutingError(Exception):
 
 class PlanError(RoutingError):
     """A plan cannot be made: bad inputs, or no feasible routes."""
+
+
+class TravelError(RoutingError):
+    """Travel figures that cannot be had: a point off the roads, a pair with no route, or an
+    OSRM server that cannot be reached or refuses the request."""

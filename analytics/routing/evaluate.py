@@ -18,6 +18,7 @@ from analytics.routing.planner import Shift, make_plan
 from analytics.routing.select import BinState, SelectionParams
 from analytics.routing.travel import TravelMatrix, network_matrix
 from analytics.routing.vrp import Fleet, Visit, solve_routes
+from ingest.kernel.params import require_in
 from simulators.footfall import LOCAL
 from simulators.town import SimBin
 from simulators.waste import FillReplay, FillTruth, draw_truth
@@ -62,14 +63,10 @@ class EvaluationParams:
     selection: SelectionParams = field(default_factory=SelectionParams)
 
     def __post_init__(self) -> None:
-        if not 1 <= self.days <= 366:
-            raise ValueError("Expected days in [1, 366].")
-        if not 5 <= self.bins <= 2000:
-            raise ValueError("Expected bins in [5, 2000].")
-        if not 3 <= self.warmup_days <= 60:
-            raise ValueError("Expected warmup_days in [3, 60].")
-        if not 10 <= self.iterations <= 1_000_000:
-            raise ValueError("Expected iterations in [10, 1000000].")
+        require_in("days", self.days, 1, 366)
+        require_in("bins", self.bins, 5, 2000)
+        require_in("warmup_days", self.warmup_days, 3, 60)
+        require_in("iterations", self.iterations, 10, 1_000_000)
 
 
 @dataclass(frozen=True)

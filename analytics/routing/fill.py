@@ -11,47 +11,29 @@ windows.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-from numpy.typing import NDArray
 
-Floats = NDArray[np.float64]
-Ints = NDArray[np.intp]
+from analytics.routing.fill_rates import FULL_PCT, forecast_spread, increments, shrunk
+from analytics.routing.fill_readings import FillReading, drops, smoothed, trusted
+from analytics.routing.local_time import HOURS_PER_WEEK, cumulative, epoch_hours
+from ingest.kernel.params import require, require_in
 
-HOURS_PER_WEEK = 168
-FULL_PCT = 98.0
-"""From this reading up a bin is full: it stops rising, so it says nothing about its rate."""
+__all__ = [
+    "FULL_PCT",
+    "HOURS_PER_WEEK",
+    "FillForecast",
+    "FillModel",
+    "FillParams",
+    "FillReading",
+    "council_prior",
+    "detect_collections",
+    "fit_fill_model",
+]
 
-_MONDAY_H = 96.0  # hours from the Unix epoch (a Thursday) to Monday 1970-01-05 00:00
-_DROP_WINDOW = 5  # readings either side of a drop; at least 3 each side must agree
-_SMOOTH = np.arange(-1, 2)  # the median filter's window, in readings
 _RECENT_H = 3.0  # the level is the median of the last readings within this many hours
-_DEFAULT_SPREAD = (0.5, 1.6)  # when too few past windows to learn the spread from
-_MIN_WINDOWS = 24
 _SAME_COLLECTION = timedelta(hours=3)  # a detected drop this close to a crew record is that one
-_HOW = np.arange(HOURS_PER_WEEK)
-# Shrinkage groups, coarse to fine: hour of day; weekday or weekend (from Saturday, hour 120)
-# hour of day; hour of week.
-_GROUPS = (_HOW % 24, _HOW % 24 + 24 * (_HOW >= 120), _HOW)
-
-
-@dataclass(frozen=True)
-class FillReading:
-    """One fill reading: ``ts`` timezone-aware, ``fill_pct`` as reported (0-100)."""
-
-    ts: datetime
-    fill_pct: float
-    flags: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.ts.tzinfo is None:
-            raise ValueError("Expected a timezone-aware ts.")
-        if not np.isfinite(self.fill_pct):
-            raise ValueError("Expected a finite fill_pct.")
 
 
 @dataclass(frozen=True)
@@ -85,18 +67,15 @@ class FillParams:
     quantiles: tuple[float, float] = (0.1, 0.9)
 
     def __post_init__(self) -> None:
-        if not 0 < self.stuck_after_h <= 720:
-            raise ValueError("Expected stuck_after_h in (0, 720].")
-        if not 0 < self.stale_after_h <= 720:
-            raise ValueError("Expected stale_after_h in (0, 720].")
-        if not 0 < self.collection_drop_pct <= 100:
-            raise ValueError("Expected collection_drop_pct in (0, 100].")
-        if not 0 <= self.min_history_h <= 8760:
-            raise ValueError("Expected min_history_h in [0, 8760].")
-        if not 0 < self.shrink_weight <= 1000:
-            raise ValueError("Expected shrink_weight in (0, 1000].")
-        if not 0 < self.quantiles[0] < self.quantiles[1] < 1:
-            raise ValueError("Expected 0 < quantiles[0] < quantiles[1] < 1.")
+        require_in("stuck_after_h", self.stuck_after_h, 0, 720, lo_open=True)
+        require_in("stale_after_h", self.stale_after_h, 0, 720, lo_open=True)
+        require_in("collection_drop_pct", self.collection_drop_pct, 0, 100, lo_open=True)
+        require_in("min_history_h", self.min_history_h, 0, 8760)
+        require_in("shrink_weight", self.shrink_weight, 0, 1000, lo_open=True)
+        require(
+            0 < self.quantiles[0] < self.quantiles[1] < 1,
+            "Expected 0 < quantiles[0] < quantiles[1] < 1.",
+        )
 
 
 @dataclass(frozen=True)
@@ -136,10 +115,8 @@ class FillModel:
     tz: str
 
     def __post_init__(self) -> None:
-        if len(self.rate_how) != HOURS_PER_WEEK:
-            raise ValueError("Expected 168 rates in rate_how.")
-        if not 0 <= self.spread[0] <= self.spread[1]:
-            raise ValueError("Expected 0 <= spread[0] <= spread[1].")
+        require(len(self.rate_how) == HOURS_PER_WEEK, "Expected 168 rates in rate_how.")
+        require(0 <= self.spread[0] <= self.spread[1], "Expected 0 <= spread[0] <= spread[1].")
 
     def predict(self, at: datetime) -> FillForecast:
         """Fill at ``at`` if the bin is left alone: level plus the rates' integral since ``as_of``.
@@ -148,10 +125,10 @@ class FillModel:
         Values above 100 mean overflowing (not capped: the planner needs them); times before
         ``as_of`` get the level. The quantiles are calibrated on 24-hour windows.
         """
-        a, b = _hours(self.as_of), _hours(at)
+        a, b = epoch_hours(self.as_of), epoch_hours(at)
         acc = 0.0
         if b > a:
-            g = _cumulative(np.asarray(self.rate_how), self.tz, np.array([a, b]))
+            g = cumulative(np.asarray(self.rate_how), self.tz, np.array([a, b]))
             acc = float(g[1] - g[0])
         lo, hi = (self.level_pct + s * acc for s in self.spread)
         return FillForecast(at, self.level_pct + acc, lo, hi)
@@ -164,16 +141,15 @@ class FillModel:
         Earliest uses the upper spread, latest the lower; ``None`` when not reached within
         ``horizon_h`` hours of ``as_of``; all three are ``as_of`` when already there.
         """
-        if not horizon_h > 0:
-            raise ValueError("Expected horizon_h > 0.")
+        require(horizon_h > 0, "Expected horizon_h > 0.")
         if self.level_pct >= threshold_pct:
             return self.as_of, self.as_of, self.as_of
-        a = _hours(self.as_of)
+        a = epoch_hours(self.as_of)
         # Quarter-hour UTC steps hold every local hour boundary of every real time zone, and
         # the accumulated fill is linear between them.
         steps = np.arange(np.ceil(a * 4) / 4, a + horizon_h, 0.25)
         grid = np.concatenate(([a], steps[steps > a], [a + horizon_h]))
-        acc = _cumulative(np.asarray(self.rate_how), self.tz, grid)
+        acc = cumulative(np.asarray(self.rate_how), self.tz, grid)
         acc -= acc[0]
         out: list[datetime | None] = []
         for scale in (1.0, self.spread[1], self.spread[0]):
@@ -196,8 +172,8 @@ def detect_collections(
     ``collection_drop_pct`` below the median of up to 5 before it (3 or more each side), so one
     or two odd readings are not a collection. Stuck readings are ignored.
     """
-    src, _, y, _, _ = _clean(readings, None, params)
-    return [readings[int(src[i])].ts for i in _drops(y, params.collection_drop_pct)]
+    src, _, y, _, _ = trusted(readings, None, params.stuck_after_h)
+    return [readings[int(src[i])].ts for i in drops(y, params.collection_drop_pct)]
 
 
 def fit_fill_model(
@@ -237,23 +213,22 @@ def fit_fill_model(
     FillModel
         The fitted model.
     """
-    if prior is not None and len(prior) != HOURS_PER_WEEK:
-        raise ValueError("Expected 168 rates in prior.")
-    now_h = _hours(now)
-    src, t, y, stuck, latest = _clean(readings, now_h, params)
-    crew = [c for c in collections if _hours(c) <= now_h]
-    found = [readings[int(src[i])].ts for i in _drops(y, params.collection_drop_pct)]
+    require(prior is None or len(prior) == HOURS_PER_WEEK, "Expected 168 rates in prior.")
+    now_h = epoch_hours(now)
+    src, t, y, stuck, latest = trusted(readings, now_h, params.stuck_after_h)
+    crew = [c for c in collections if epoch_hours(c) <= now_h]
+    found = [readings[int(src[i])].ts for i in drops(y, params.collection_drop_pct)]
     # A crew record near a detected drop is that drop, timed by the readings: crews' clocks
     # and logging lag would otherwise put the drop itself inside a stretch of filling.
     emptied = sorted(found + [c for c in crew if all(abs(c - d) > _SAME_COLLECTION for d in found)])
-    seg = np.searchsorted(np.array([_hours(c) for c in emptied]), t, side="right")
-    smooth = _smooth(y, seg)
-    sums, hours = _increments(t, smooth, seg, tz)
-    rates = _shrink(sums, hours, prior, params)
-    if len(t) and (not emptied or t[-1] >= _hours(emptied[-1])):
+    seg = np.searchsorted(np.array([epoch_hours(c) for c in emptied]), t, side="right")
+    smooth = smoothed(y, seg)
+    sums, hours = increments(t, smooth, seg, tz)
+    rates = shrunk(sums, hours, prior, params.min_history_h, params.shrink_weight)
+    if len(t) and (not emptied or t[-1] >= epoch_hours(emptied[-1])):
         as_of = readings[int(src[-1])].ts
         recent = np.flatnonzero((seg == seg[-1]) & (t >= t[-1] - _RECENT_H))[-5:]
-        g = _cumulative(rates, tz, t[recent])
+        g = cumulative(rates, tz, t[recent])
         level = float(np.median(y[recent] + g[-1] - g))  # each carried forward to as_of
     else:
         as_of, level = (emptied[-1] if emptied else now), 0.0
@@ -267,7 +242,7 @@ def fit_fill_model(
         stuck=stuck,
         stale=not len(t) or now_h - float(t[-1]) > params.stale_after_h,
         flags=latest.flags if latest else (),
-        spread=_spread(t, smooth, seg, rates, tz, params.quantiles),
+        spread=forecast_spread(t, smooth, seg, rates, tz, params.quantiles),
         history_h=float(hours.sum()),
         tz=tz,
     )
@@ -281,175 +256,5 @@ def council_prior(
     Raises ``ValueError`` when no bin has that much: fit without a prior then.
     """
     rows = [m.rate_how for m in models if m.history_h >= min_history_h]
-    if not rows:
-        raise ValueError("Expected at least one model with enough history.")
+    require(bool(rows), "Expected at least one model with enough history.")
     return tuple(float(r) for r in np.median(np.array(rows), axis=0))
-
-
-def _hours(ts: datetime) -> float:
-    if ts.tzinfo is None:
-        raise ValueError("Expected a timezone-aware datetime.")
-    return ts.timestamp() / 3600
-
-
-def _clean(
-    readings: Sequence[FillReading], now_h: float | None, params: FillParams
-) -> tuple[Ints, Floats, Floats, bool, FillReading | None]:
-    """Indices of the trustworthy readings in time order, their hours and fills, whether the
-    sensor is stuck now, and the latest reading. A frozen run's first reading is kept: it is the
-    last genuine value."""
-    ts = np.array([r.ts.timestamp() for r in readings], dtype=np.float64) / 3600
-    idx = np.flatnonzero(ts <= now_h) if now_h is not None else np.arange(len(ts))
-    idx = idx[np.argsort(ts[idx], kind="stable")]
-    t, y = ts[idx], np.array([readings[int(i)].fill_pct for i in idx], dtype=np.float64)
-    if not len(t):
-        return idx, t, y, False, None
-    start = np.ones(len(y), dtype=bool)
-    start[1:] = y[1:] != y[:-1]
-    end = np.append(start[1:], True)
-    run = np.cumsum(start) - 1
-    frozen = t[end][run] - t[start][run] >= params.stuck_after_h
-    keep = ~frozen | start
-    return idx[keep], t[keep], y[keep], bool(frozen[-1]), readings[int(idx[-1])]
-
-
-def _drops(y: Floats, drop_pct: float) -> list[int]:
-    """Indices of the first reading after each sustained drop."""
-    n, w = len(y), _DROP_WINDOW
-    if n < 6:
-        return []
-    win = sliding_window_view(np.concatenate((np.full(w, np.nan), y, np.full(w, np.nan))), w)
-    size = np.sum(~np.isnan(win), axis=1)
-    ordered = np.sort(win, axis=1)  # NaN sorts last
-    lo = np.take_along_axis(ordered, ((size - 1) // 2)[:, None], axis=1)[:, 0]
-    hi = np.take_along_axis(ordered, np.minimum(size // 2, w - 1)[:, None], axis=1)[:, 0]
-    median = np.where(size >= 3, (lo + hi) / 2, np.nan)
-    # median[i] is of y[i-w:i], before i; median[i+w] of y[i:i+w], from i on.
-    candidates = np.flatnonzero(median[:n] - median[w : w + n] >= drop_pct)
-    out = []
-    for group in np.split(candidates, np.flatnonzero(np.diff(candidates) > 1) + 1):
-        group = group[group >= 1]
-        if len(group):  # one drop seen from several windows: the reading that fell most
-            out.append(int(group[np.argmax(y[group - 1] - y[group])]))
-    return out
-
-
-def _smooth(y: Floats, seg: Ints) -> Floats:
-    """Median of each reading and its neighbours within its stretch between collections."""
-    if not len(y):
-        return y
-    first = np.searchsorted(seg, seg, side="left")[:, None]
-    last = np.searchsorted(seg, seg, side="right")[:, None] - 1
-    window = np.clip(np.arange(len(y))[:, None] + _SMOOTH, first, last)
-    return np.asarray(np.median(y[window], axis=1), dtype=np.float64)
-
-
-def _increments(t: Floats, smooth: Floats, seg: Ints, tz: str) -> tuple[Floats, Floats]:
-    """Rise and hours per local hour of week, from consecutive smoothed readings between
-    collections, without long gaps or full bins. Summing signed increments keeps the rates
-    unbiased: negative noise cancels positive noise, which dropping or clipping would not."""
-    dt = np.diff(t)
-    ok = (seg[1:] == seg[:-1]) & (dt > 0) & (np.maximum(smooth[1:], smooth[:-1]) < FULL_PCT)
-    if len(t) > 1:
-        ok &= dt <= max(2.0, 2.5 * float(np.median(dt)))
-    if not ok.any():
-        return np.zeros(HOURS_PER_WEEK), np.zeros(HOURS_PER_WEEK)
-    how = _hour_of_week((t[1:][ok] + t[:-1][ok]) / 2, tz)
-    rise = np.bincount(how, np.diff(smooth)[ok], HOURS_PER_WEEK)
-    return rise.astype(np.float64), np.bincount(how, dt[ok], HOURS_PER_WEEK).astype(np.float64)
-
-
-def _shrink(sums: Floats, hours: Floats, prior: Sequence[float] | None, p: FillParams) -> Floats:
-    """Hour-of-week rates, each level shrunk toward the one above it."""
-    total, rise = float(hours.sum()), float(sums.sum())
-    base = np.full(HOURS_PER_WEEK, rise / total if total > 0 else 0.0)
-    if prior is not None:
-        shape = np.maximum(np.asarray(prior, dtype=np.float64), 0.0)
-        weight = p.min_history_h / 4
-        mean = (rise + weight * shape.mean()) / (total + weight)
-        base = shape * (mean / shape.mean()) if shape.mean() > 0 else np.full_like(base, mean)
-    rates: Floats = base
-    for group in _GROUPS:
-        # Move each group by its rise beyond the current rates, damped by pseudo-hours.
-        n = int(group.max()) + 1
-        excess = np.bincount(group, sums - rates * hours, n)
-        rates = rates + (excess / (np.bincount(group, hours, n) + p.shrink_weight))[group]
-    # Noise can leave an hour below 0: clip it but keep the week's total rise.
-    clipped = np.maximum(rates, 0.0)
-    if clipped.sum() > 0:
-        clipped *= max(float(rates.sum()), 0.0) / float(clipped.sum())
-    return clipped
-
-
-def _spread(
-    t: Floats, smooth: Floats, seg: Ints, rates: Floats, tz: str, q: tuple[float, float]
-) -> tuple[float, float]:
-    """Quantiles of realised/predicted rise over past 24-hour windows between collections."""
-    if len(t) < _MIN_WINDOWS:
-        return _DEFAULT_SPREAD
-    j = np.minimum(np.searchsorted(t, t + 23.75), len(t) - 1)
-    g = _cumulative(rates, tz, t)
-    predicted = g[j] - g
-    # Windows are chosen on what was predicted, not on what happened (that would bias the
-    # ratio): those predicted to stay clear of full, so the cap at 100 hides no rise.
-    ok = (np.abs(t[j] - t - 24) <= 0.75) & (seg[j] == seg) & (predicted > 1.0)
-    ok &= smooth + 1.5 * predicted < FULL_PCT
-    if ok.sum() < _MIN_WINDOWS:
-        return _DEFAULT_SPREAD
-    lo, hi = np.quantile((smooth[j] - smooth)[ok] / predicted[ok], q)
-    return max(float(lo), 0.0), max(float(hi), float(lo), 0.0)
-
-
-@lru_cache(maxsize=128)
-def _utc_offsets(tz: str, year: int) -> tuple[tuple[float, float], ...]:
-    """(UTC hour, offset in hours from then on) at the start of ``year`` and at each change."""
-    zone = ZoneInfo(tz)
-
-    def offset(h: float) -> float:
-        delta = datetime.fromtimestamp(h * 3600, zone).utcoffset()
-        return delta.total_seconds() / 3600 if delta is not None else 0.0
-
-    start = datetime(year, 1, 1, tzinfo=UTC)
-    first = start.timestamp() / 3600
-    changes = [(first, offset(first))]
-    for day in range((start.replace(year=year + 1) - start).days):
-        lo, hi = first + 24 * day, first + 24 * (day + 1)
-        if offset(hi) == changes[-1][1]:
-            continue
-        while hi - lo > 1 / 240:  # bisect to a quarter-minute, then round to the minute
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if offset(mid) == changes[-1][1] else (lo, mid)
-        changes.append((round(hi * 60) / 60, offset(hi)))
-    return tuple(changes)
-
-
-def _local(tz: str, t: Floats) -> tuple[Floats, Floats, Floats, Ints]:
-    """Local hours of UTC hours ``t``, the changes of offset around them, and which applies."""
-    first, last = (datetime.fromtimestamp(float(x) * 3600, UTC).year for x in (t.min(), t.max()))
-    rows = np.array([r for year in range(first, last + 1) for r in _utc_offsets(tz, year)])
-    at, offset = rows[:, 0], rows[:, 1]
-    k = np.searchsorted(at, t, side="right") - 1
-    return t + offset[k], at, offset, k
-
-
-def _hour_of_week(t: Floats, tz: str) -> Ints:
-    return np.floor(_local(tz, t)[0] - _MONDAY_H).astype(np.intp) % HOURS_PER_WEEK
-
-
-def _antiderivative(cum: Floats, local: Floats) -> Floats:
-    """Integral of the hour-of-week rates from the epoch's Monday to local hour ``local``."""
-    weeks, r = np.divmod(local - _MONDAY_H, HOURS_PER_WEEK)
-    h = np.minimum(r.astype(np.intp), HOURS_PER_WEEK - 1)
-    return np.asarray(weeks * cum[-1] + cum[h] + (cum[h + 1] - cum[h]) * (r - h), dtype=np.float64)
-
-
-def _cumulative(rates: Floats, tz: str, t: Floats) -> Floats:
-    """Fill the rates accumulate up to each UTC hour in ``t``, from an origin shared only within
-    this call. Where the UTC offset changes, local time jumps (an hour lost or repeated); the
-    jump's worth of fill is taken back out, so the result integrates over elapsed time."""
-    cum = np.concatenate(([0.0], np.cumsum(rates)))
-    local, at, offset, k = _local(tz, t)
-    jumps = np.zeros(len(at))
-    jumps[1:] = _antiderivative(cum, at[1:] + offset[1:])
-    jumps[1:] -= _antiderivative(cum, at[1:] + offset[:-1])
-    return _antiderivative(cum, local) - np.cumsum(jumps)[k]

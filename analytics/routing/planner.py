@@ -11,10 +11,11 @@ from functools import partial
 from itertools import pairwise
 
 from analytics.routing.errors import PlanError
+from analytics.routing.matrix import TravelMatrix
 from analytics.routing.schema import Plan, Saving, SkippedBin, Stop, VehicleRoute
 from analytics.routing.select import BinState, Choice, SelectionParams, choose_all
-from analytics.routing.travel import TravelMatrix
 from analytics.routing.vrp import Fleet, Solved, Visit, solve_routes
+from ingest.kernel.params import require
 
 TravelFn = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
 
@@ -42,10 +43,8 @@ class Shift:
     windows: Mapping[str, tuple[time, time]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.start.tzinfo is None:
-            raise ValueError("Expected a tz-aware shift start.")
-        if self.next_opportunity <= self.start:
-            raise ValueError("Expected next_opportunity after start.")
+        require(self.start.tzinfo is not None, "Expected a tz-aware shift start.")
+        require(self.next_opportunity > self.start, "Expected next_opportunity after start.")
 
 
 def _window_s(shift: Shift, zone: str | None) -> tuple[int, int] | None:
@@ -73,8 +72,8 @@ def _due(window: tuple[int, int] | None, due_s: int | None) -> tuple[int, int] |
 
 def _solve(
     matrix: TravelMatrix,
-    chosen: Sequence[tuple[int, Choice]],
     shift: Shift,
+    chosen: Sequence[tuple[int, Choice]],
     *,
     required_all: bool,
     seconds: float,
@@ -191,28 +190,49 @@ def make_plan(
     """
     if not bins:
         raise PlanError(f"council {council!r} has no bins registered")
-    # A bin left today may be the last stop of the next shift: judge the risk until then.
-    params = params or SelectionParams()
-    reach_s = shift.fleet.shift_s if params.reach_h is None else params.reach_h * 3600
-    horizon = shift.next_opportunity + timedelta(seconds=reach_s)
-    choices = choose_all(bins, shift.start, horizon, params, shift.fleet.shift_s)
+    choices = _choices(bins, shift, params or SelectionParams())
     matrix = travel([depot] + [(b.lat, b.lon) for b in bins])
     chosen = [(i + 1, c) for i, c in enumerate(choices) if c.decision != "skip"]
-    solve = partial(
-        _solve,
-        matrix,
-        chosen,
-        shift,
-        required_all=False,
-        seconds=seconds,
-        seed=seed,
-        iterations=iterations,
-    )
-    solved = solve(urgent=True)
+    solve = partial(_solve, matrix, shift, seconds=seconds, seed=seed, iterations=iterations)
+    solved = solve(chosen, required_all=False, urgent=True)
     if any(chosen[k][1].decision == "must" for k in solved.dropped):
         # Reaching every urgent bin in time did not fit: better late than left out.
-        solved = solve(urgent=False)
+        solved = solve(chosen, required_all=False, urgent=False)
     routes = _routes(solved, chosen, matrix, shift)
+    left_out, skipped = _not_planned(solved, chosen, choices)
+    saving = None
+    if compare:
+        everything = [(i + 1, c) for i, c in enumerate(choices) if c.for_crew]
+        saving = _saving(routes, solve(everything, required_all=True), len(everything))
+    end = shift.start + timedelta(seconds=shift.fleet.shift_s)
+    return Plan(
+        council=council,
+        shift_date=shift.start.date(),
+        shift_start=shift.start,
+        shift_end=end,
+        depot=depot,
+        travel=matrix.source,
+        routes=routes,
+        skipped=skipped,
+        left_out=left_out,
+        saving=saving,
+        created_at=datetime.now(UTC),
+    )
+
+
+def _choices(bins: Sequence[BinState], shift: Shift, params: SelectionParams) -> list[Choice]:
+    """The decision for every bin. A bin left today may be the last stop of the next shift:
+    its risk is judged until then."""
+    reach_s = shift.fleet.shift_s if params.reach_h is None else params.reach_h * 3600
+    horizon = shift.next_opportunity + timedelta(seconds=reach_s)
+    return choose_all(bins, shift.start, horizon, params, shift.fleet.shift_s)
+
+
+def _not_planned(
+    solved: Solved, chosen: Sequence[tuple[int, Choice]], choices: Sequence[Choice]
+) -> tuple[list[SkippedBin], list[SkippedBin]]:
+    """Must-collect bins the routes left out, and the bins skipped: by choice, then the
+    worth-collecting ones no route took."""
     left_out, dropped_worth = [], set()
     for k in solved.dropped:
         choice = chosen[k][1]
@@ -227,40 +247,19 @@ def make_plan(
         _skipped(chosen[k][1], "not worth the detour today: " + chosen[k][1].reason)
         for k in sorted(dropped_worth)
     ]
-    saving = None
-    if compare:
-        everything = [(i + 1, c) for i, c in enumerate(choices) if c.for_crew]
-        full = _solve(
-            matrix,
-            everything,
-            shift,
-            required_all=True,
-            seconds=seconds,
-            seed=seed,
-            iterations=iterations,
-        )
-        all_m = float(sum(r.distance_m for r in full.routes))
-        plan_m = float(sum(r.distance_m for r in routes))
-        saving = Saving(
-            all_bins_distance_m=all_m,
-            all_bins_duration_s=float(sum(r.duration_s for r in full.routes)),
-            plan_distance_m=plan_m,
-            plan_duration_s=float(sum(r.duration_s for r in routes)),
-            distance_saved_pct=round(100 * (1 - plan_m / all_m), 1) if all_m else 0.0,
-            bins_all=len(everything) - len(full.dropped),
-            bins_planned=sum(len(r.stops) for r in routes),
-        )
-    end = shift.start + timedelta(seconds=shift.fleet.shift_s)
-    return Plan(
-        council=council,
-        shift_date=shift.start.date(),
-        shift_start=shift.start,
-        shift_end=end,
-        depot=depot,
-        travel=matrix.source,
-        routes=routes,
-        skipped=skipped,
-        left_out=left_out,
-        saving=saving,
-        created_at=datetime.now(UTC),
+    return left_out, skipped
+
+
+def _saving(routes: Sequence[VehicleRoute], full: Solved, candidates: int) -> Saving:
+    """The plan's routes against ``full``, the same fleet routed over all ``candidates`` bins."""
+    all_m = float(sum(r.distance_m for r in full.routes))
+    plan_m = float(sum(r.distance_m for r in routes))
+    return Saving(
+        all_bins_distance_m=all_m,
+        all_bins_duration_s=float(sum(r.duration_s for r in full.routes)),
+        plan_distance_m=plan_m,
+        plan_duration_s=float(sum(r.duration_s for r in routes)),
+        distance_saved_pct=round(100 * (1 - plan_m / all_m), 1) if all_m else 0.0,
+        bins_all=candidates - len(full.dropped),
+        bins_planned=sum(len(r.stops) for r in routes),
     )

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from analytics.routing.fill import FillForecast, FillModel
+from ingest.kernel.params import require, require_in
 
 Decision = Literal["must", "worth", "skip"]
 
@@ -60,18 +61,16 @@ class SelectionParams:
     reach_h: float | None = None
 
     def __post_init__(self) -> None:
-        if not 10 <= self.threshold_pct <= 100:
-            raise ValueError("Expected threshold_pct in [10, 100].")
-        if any(not 10 <= t <= 100 for t in self.thresholds_by_litres.values()):
-            raise ValueError("Expected thresholds_by_litres values in [10, 100].")
-        if not 50 <= self.overflow_pct <= 150:
-            raise ValueError("Expected overflow_pct in [50, 150].")
-        if not 0 <= self.worth_pct <= 100:
-            raise ValueError("Expected worth_pct in [0, 100].")
-        if not 0 <= self.worth_detour_m <= 100_000:
-            raise ValueError("Expected worth_detour_m in [0, 100000].")
-        if self.reach_h is not None and not 0 <= self.reach_h <= 24:
-            raise ValueError("Expected reach_h in [0, 24].")
+        require_in("threshold_pct", self.threshold_pct, 10, 100)
+        require(
+            all(10 <= t <= 100 for t in self.thresholds_by_litres.values()),
+            "Expected thresholds_by_litres values in [10, 100].",
+        )
+        require_in("overflow_pct", self.overflow_pct, 50, 150)
+        require_in("worth_pct", self.worth_pct, 0, 100)
+        require_in("worth_detour_m", self.worth_detour_m, 0, 100_000)
+        if self.reach_h is not None:
+            require_in("reach_h", self.reach_h, 0, 24)
 
     def threshold_for(self, capacity_litres: int) -> float:
         """The collection threshold of a bin of this size."""
@@ -152,26 +151,6 @@ def choose(
     later = model.predict(next_opportunity)
     load = round(state.capacity_litres * min(max(now.median_pct, 0.0), 100.0) / 100)
     fill_now, fill_next = round(now.median_pct, 1), round(later.median_pct, 1)
-    when = f"{next_opportunity:%a %H:%M}"
-    caveat = ""
-    if model.stale or model.stuck:
-        heard = model.last_reading_at
-        status = "stuck" if model.stuck else "silent"
-        since = f" since {heard:%a %d %b %H:%M}" if heard and not model.stuck else ""
-        caveat = f" (sensor {status}{since}: predicted from the bin's history)"
-
-    def due() -> int | None:
-        for hour in range(1, shift_s // 3600 + 1):
-            if model.predict(shift_start + timedelta(hours=hour)).hi_pct >= params.overflow_pct:
-                return hour * 3600
-        return None
-
-    def make(decision: Decision, reason: str, prize: int = 0) -> Choice:
-        urgent = due() if decision == "must" and shift_s else None
-        return Choice(
-            state, decision, reason + caveat, fill_now, fill_next, load, prize, due_s=urgent
-        )
-
     if "fire" in model.flags and not model.stale:
         return Choice(
             state,
@@ -183,17 +162,35 @@ def choose(
             0,
             for_crew=False,
         )
-    if "tilted" in model.flags and not model.stale:
-        return make("must", "tipped over: right it and empty it")
+    tilted = "tilted" in model.flags and not model.stale
+    when = f"{next_opportunity:%a %H:%M}"
+    decision, reason, prize = _verdict(now, later, threshold, params, when, tilted=tilted)
+    urgent = _due(model, shift_start, shift_s, params.overflow_pct) if decision == "must" else None
+    return Choice(
+        state, decision, reason + _caveat(model), fill_now, fill_next, load, prize, due_s=urgent
+    )
+
+
+def _verdict(
+    now: FillForecast,
+    later: FillForecast,
+    threshold: float,
+    params: SelectionParams,
+    when: str,
+    *,
+    tilted: bool,
+) -> tuple[Decision, str, int]:
+    """Decision, reason and prize (metres of detour) from the forecasts for the shift's start
+    (``now``) and the next opportunity (``later``, at ``when``)."""
+    if tilted:
+        return "must", "tipped over: right it and empty it", 0
     if now.median_pct >= threshold:
-        return make("must", f"at {_pct(now.median_pct)} now (threshold {_pct(threshold)})")
+        return "must", f"at {_pct(now.median_pct)} now (threshold {_pct(threshold)})", 0
     if later.hi_pct >= params.overflow_pct:
-        return make(
-            "must",
-            f"could overflow before the next collection (up to {_pct(later.hi_pct)} by {when})",
-        )
+        reason = f"could overflow before the next collection (up to {_pct(later.hi_pct)} by {when})"
+        return "must", reason, 0
     if later.median_pct >= threshold:
-        return make(
+        return (
             "worth",
             f"would pass {_pct(threshold)} before the next collection ({_pct(later.median_pct)} "
             f"by {when}): emptied if a vehicle passes close",
@@ -201,12 +198,33 @@ def choose(
         )
     if later.median_pct >= params.worth_pct:
         share = min(1.0, later.median_pct / threshold)
-        return make(
+        return (
             "worth",
             f"{_pct(later.median_pct)} by {when}: emptied if a vehicle passes close",
             round(params.worth_detour_m * share),
         )
-    return make("skip", f"only {_pct(later.median_pct)} expected by {when}")
+    return "skip", f"only {_pct(later.median_pct)} expected by {when}", 0
+
+
+def _caveat(model: FillModel | Forecaster) -> str:
+    """What a stale or stuck sensor adds to the reason, or ``""``."""
+    if not (model.stale or model.stuck):
+        return ""
+    heard = model.last_reading_at
+    status = "stuck" if model.stuck else "silent"
+    since = f" since {heard:%a %d %b %H:%M}" if heard and not model.stuck else ""
+    return f" (sensor {status}{since}: predicted from the bin's history)"
+
+
+def _due(
+    model: FillModel | Forecaster, shift_start: datetime, shift_s: int, overflow_pct: float
+) -> int | None:
+    """Seconds into the shift (whole hours, within ``shift_s``) by which the bin could
+    overflow, or ``None``."""
+    for hour in range(1, shift_s // 3600 + 1):
+        if model.predict(shift_start + timedelta(hours=hour)).hi_pct >= overflow_pct:
+            return hour * 3600
+    return None
 
 
 def choose_all(
@@ -217,6 +235,5 @@ def choose_all(
     shift_s: int = 0,
 ) -> list[Choice]:
     """:func:`choose` for every bin, in the given order."""
-    if next_opportunity <= shift_start:
-        raise ValueError("Expected next_opportunity after shift_start.")
+    require(next_opportunity > shift_start, "Expected next_opportunity after shift_start.")
     return [choose(s, shift_start, next_opportunity, params, shift_s) for s in states]

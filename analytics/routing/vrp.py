@@ -13,10 +13,11 @@ prefers overloaded routes.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyvrp import Model
+from pyvrp import Model, Route
 from pyvrp.stop import MaxIterations, MaxRuntime
 
 from analytics.routing.errors import PlanError
+from ingest.kernel.params import require, require_in
 
 
 def must_prize(distance_m: Sequence[Sequence[int]]) -> int:
@@ -59,18 +60,15 @@ class Fleet:
     tip_s: int = 15 * 60
 
     def __post_init__(self) -> None:
-        if not 1 <= self.vehicles <= 200:
-            raise ValueError("Expected vehicles in [1, 200].")
-        if not 100 <= self.capacity_litres <= 200_000:
-            raise ValueError("Expected capacity_litres in [100, 200000].")
-        if not 600 <= self.shift_s <= 24 * 3600:
-            raise ValueError("Expected shift_s in [600, 86400].")
-        if not 0 <= self.service_s <= 3600 or not 0 <= self.large_bin_service_s <= 3600:
-            raise ValueError("Expected service times in [0, 3600].")
-        if not 1 <= self.trips <= 10:
-            raise ValueError("Expected trips in [1, 10].")
-        if not 0 <= self.tip_s <= 3 * 3600:
-            raise ValueError("Expected tip_s in [0, 10800].")
+        require_in("vehicles", self.vehicles, 1, 200)
+        require_in("capacity_litres", self.capacity_litres, 100, 200_000)
+        require_in("shift_s", self.shift_s, 600, 24 * 3600)
+        require(
+            0 <= self.service_s <= 3600 and 0 <= self.large_bin_service_s <= 3600,
+            "Expected service times in [0, 3600].",
+        )
+        require_in("trips", self.trips, 1, 10)
+        require_in("tip_s", self.tip_s, 0, 3 * 3600)
 
     def service_time(self, capacity_litres: int) -> int:
         """Seconds to empty a bin of this size."""
@@ -132,13 +130,38 @@ def solve_routes(
     ``iterations``, the search stops after that many iterations instead of ``seconds``: the same
     inputs then give the same routes whatever the machine's load (used by evaluations).
     """
-    if not 0 < seconds <= 3600:
-        raise ValueError("Expected seconds in (0, 3600].")
+    require_in("seconds", seconds, 0, 3600, lo_open=True)
     size = len(distance_m)
-    if any(len(row) != size for row in distance_m) or len(duration_s) != size:
-        raise ValueError("Expected square travel matrices of equal size.")
+    require(
+        all(len(row) == size for row in distance_m) and len(duration_s) == size,
+        "Expected square travel matrices of equal size.",
+    )
     if not visits:
         return Solved([], [], 0)
+    model = _model(distance_m, duration_s, visits, fleet, strict=strict)
+    stop = MaxIterations(iterations) if iterations else MaxRuntime(seconds)
+    result = model.solve(stop=stop, seed=seed, display=False)
+    best = result.best
+    if not best.is_feasible():
+        raise PlanError(
+            "no feasible plan: a time window or the shift length cannot be met by any vehicle"
+        )
+    routes = [_solved_route(route, visits, fleet) for route in best.routes()]
+    visited = {i for route in routes for i in route.visits}
+    dropped = [i for i in range(len(visits)) if i not in visited]
+    return Solved(routes, dropped, int(result.cost()))
+
+
+def _model(
+    distance_m: Sequence[Sequence[int]],
+    duration_s: Sequence[Sequence[int]],
+    visits: Sequence[Visit],
+    fleet: Fleet,
+    *,
+    strict: bool,
+) -> Model:
+    """The PyVRP model: one vehicle type, the visits as clients, every leg an edge."""
+    size = len(distance_m)
     prize_of_must = must_prize(distance_m)
     model = Model()
     locations = [model.add_location(x=float(i), y=0.0) for i in range(size)]
@@ -153,8 +176,7 @@ def solve_routes(
         max_reloads=fleet.trips - 1,
     )
     for visit in visits:
-        if not 0 < visit.point < size:
-            raise ValueError(f"Expected visit points in [1, {size - 1}].")
+        require(0 < visit.point < size, f"Expected visit points in [1, {size - 1}].")
         early, late = visit.window_s if visit.window_s else (0, fleet.shift_s)
         model.add_client(
             locations[visit.point],
@@ -171,30 +193,18 @@ def solve_routes(
                 # Every return to the depot ends in tipping, mid-shift or at the end of it.
                 tip = fleet.tip_s if j == 0 else 0
                 model.add_edge(frm, to, distance=distance_m[i][j], duration=duration_s[i][j] + tip)
-    stop = MaxIterations(iterations) if iterations else MaxRuntime(seconds)
-    result = model.solve(stop=stop, seed=seed, display=False)
-    best = result.best
-    if not best.is_feasible():
-        raise PlanError(
-            "no feasible plan: a time window or the shift length cannot be met by any vehicle"
-        )
-    routes: list[SolvedRoute] = []
-    visited: set[int] = set()
-    for route in best.routes():
-        order = [a.idx for a in route if a.is_client()]
-        arrivals = [int(a.start_time) for a in route if a.is_client()]
-        trip_of = [int(a.trip) for a in route if a.is_client()]
-        visited.update(order)
-        routes.append(
-            SolvedRoute(
-                visits=order,
-                arrivals_s=arrivals,
-                trip_of=trip_of,
-                distance_m=int(route.distance()),
-                duration_s=int(route.duration()),
-                load_litres=sum(min(visits[i].load_litres, fleet.capacity_litres) for i in order),
-                trips=route.num_trips(),
-            )
-        )
-    dropped = [i for i in range(len(visits)) if i not in visited]
-    return Solved(routes, dropped, int(result.cost()))
+    return model
+
+
+def _solved_route(route: Route, visits: Sequence[Visit], fleet: Fleet) -> SolvedRoute:
+    """One of PyVRP's routes as indices into ``visits``, arrivals and trips."""
+    order = [a.idx for a in route if a.is_client()]
+    return SolvedRoute(
+        visits=order,
+        arrivals_s=[int(a.start_time) for a in route if a.is_client()],
+        trip_of=[int(a.trip) for a in route if a.is_client()],
+        distance_m=int(route.distance()),
+        duration_s=int(route.duration()),
+        load_litres=sum(min(visits[i].load_litres, fleet.capacity_litres) for i in order),
+        trips=route.num_trips(),
+    )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from api.pages.layout import page_top
 from api.pages.maps import MAP_W, MapFrame, fit_frame, scale_and_north, tile_credit, tile_images
 
 _LEVEL_STYLE = {
@@ -166,10 +167,7 @@ def highways_page(
     credit = tile_credit(tile_url) if tile_url else ""
     title = html.escape(f"{council_name}: potholes and road coverage")
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{title}</h1>"
+        page_top(title, _CSS) + f"<h1>{title}</h1>"
         f"<p>{len(potholes)} potholes, {len(cells)} rough-road cells; "
         f"{unseen} of {len(segments)} road segments not driven by any phone in 30 days, so "
         "no reports there does not mean a smooth road.</p>"

@@ -9,7 +9,8 @@ import math
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-EARTH_M = 6_371_008.8
+from analytics.geo.geometry import EARTH_RADIUS_M
+
 MAP_W, PAD, MIN_SPAN_M = 400.0, 28.0, 300.0
 """SVG width, the margin kept free around what is drawn, and the least span shown (m)."""
 
@@ -34,7 +35,7 @@ class MapFrame:
         if self.mercator:
             phi = math.radians(max(min(lat, 85.0511), -85.0511))
             return (lon + 180) / 360 * 256, (1 - math.asinh(math.tan(phi)) / math.pi) * 128
-        k = math.pi / 180 * EARTH_M
+        k = math.pi / 180 * EARTH_RADIUS_M
         return (lon - self.lon0) * k * math.cos(math.radians(self.lat0)), (self.lat0 - lat) * k
 
     def xy(self, lat: float, lon: float) -> tuple[float, float]:
@@ -45,7 +46,7 @@ class MapFrame:
     def metres_per_unit(self) -> float:
         if not self.mercator:
             return 1 / self.scale
-        return 2 * math.pi * EARTH_M * math.cos(math.radians(self.lat0)) / 256 / self.scale
+        return 2 * math.pi * EARTH_RADIUS_M * math.cos(math.radians(self.lat0)) / 256 / self.scale
 
 
 def fit_frame(points: list[tuple[float, float]], mercator: bool) -> MapFrame:

@@ -52,7 +52,7 @@ svg.map{max-height:150mm;width:auto;max-width:100%;margin:0 auto}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 thead{display:table-header-group}tr{page-break-inside:avoid;break-inside:avoid}}
 """
-_SCRIPT = """(function () {
+ROUTE_SCRIPT = """(function () {
   var KEY = "smartstreets.token", table = document.getElementById("stops");
   var base = table.getAttribute("data-action");
   function token() {
@@ -84,6 +84,7 @@ _SCRIPT = """(function () {
     });
   });
 })();"""
+"""The route page's one script: the "Collected" buttons (allowed by hash in ``api.security``)."""
 
 
 def _map_svg(plan: Plan, route: VehicleRoute, collected: Set[str], tile_url: str | None) -> str:
@@ -239,6 +240,6 @@ def route_page(
 </tbody></table></section>
 </main>
 <footer><p>{made}</p></footer>
-{f"<script>{_SCRIPT}</script>" if act else ""}
+{f"<script>{ROUTE_SCRIPT}</script>" if act else ""}
 </body></html>
 """

@@ -1,11 +1,8 @@
 """Waste crews (scope ``crew``)."""
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from api.auth import Principal, Scope
-from api.deps import Conn, CouncilPath, Settings, require
+from api.deps import Conn, CouncilPath, Crew, Settings
 from api.queries import latest_fill_by_bin
 from api.schemas import BinFillPublic, ErrorPublic
 
@@ -21,7 +18,7 @@ def bins_latest(
     council: CouncilPath,
     conn: Conn,
     settings: Settings,
-    principal: Annotated[Principal, Depends(require(Scope.CREW))],
+    principal: Crew,
 ) -> list[BinFillPublic]:
     """Every bin of the council with its latest fill level, flags and battery."""
     rows = latest_fill_by_bin(conn, council, settings.stale_after_min)

@@ -34,6 +34,7 @@ from api.open_data_queries import (
     public_potholes,
 )
 from api.open_data_settings import OpenDataSettings
+from api.params import unprocessable
 from api.schemas import ErrorPublic
 
 log = logging.getLogger(__name__)
@@ -77,10 +78,8 @@ def _council(conn: Conn, council: str) -> dict[str, Any]:
 
 def _window(found: dict[str, Any], start: date | None, end: date | None) -> tuple[date, date]:
     today = datetime.now(UTC).astimezone(ZoneInfo(found["timezone"])).date()
-    try:
+    with unprocessable():
         return date_window(start, end, today)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
 
 def _file(dataset: Dataset, council: str, fmt: Format, rows: list[Row], label: str) -> Response:

@@ -4,14 +4,13 @@ import csv
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from analytics.potholes.lifecycle import Lifecycle
 from analytics.potholes.store import TransitionError, apply_action
-from api.auth import Principal, Scope
-from api.deps import Conn, CouncilPath, require
+from api.deps import Conn, CouncilPath, Highways
+from api.params import OptionalBBox, unprocessable
 from api.pothole_queries import potholes_for_export, potholes_in_bbox
-from api.routers.highways import parse_bbox
 from api.schemas import (
     TOKEN_ERRORS,
     ErrorPublic,
@@ -20,6 +19,7 @@ from api.schemas import (
     PotholeStatePublic,
     ServiceRequestPublic,
 )
+from ingest.kernel.params import require
 
 router = APIRouter(
     prefix="/v1/councils/{council}",
@@ -27,7 +27,6 @@ router = APIRouter(
     responses=TOKEN_ERRORS,
 )
 
-Highways = Annotated[Principal, Depends(require(Scope.HIGHWAYS))]
 PotholeId = Annotated[int, Path(ge=1, description="The pothole's id.")]
 
 CSV_HEADER = (
@@ -54,17 +53,11 @@ def potholes(
     council: CouncilPath,
     conn: Conn,
     principal: Highways,
-    bbox: Annotated[
-        str | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS 84); default all.")
-    ] = None,
+    box: OptionalBBox,
     state: Annotated[Lifecycle | None, Query(description="Only potholes in this state.")] = None,
     min_confidence: Annotated[float, Query(ge=0, le=1)] = 0.0,
 ) -> list[PotholePublic]:
     """The council's potholes, most confident first; phone ids are never returned."""
-    try:
-        box = None if bbox is None else parse_bbox(bbox)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     rows = potholes_in_bbox(conn, council, box, state, min_confidence)
     return [PotholePublic.model_validate(r) for r in rows]
 
@@ -86,9 +79,9 @@ def pothole_action(
     409 if the pothole's state does not allow the action (a candidate is neither reported nor
     repaired; a duplicate is final).
     """
-    if body.action == "mark_duplicate" and body.duplicate_of in (None, pothole_id):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+    with unprocessable():
+        require(
+            body.action != "mark_duplicate" or body.duplicate_of not in (None, pothole_id),
             "mark_duplicate needs duplicate_of, another pothole's id",
         )
     try:

@@ -4,55 +4,27 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from analytics.routing import io
 from analytics.routing.errors import RoutingError
 from analytics.routing.export import plan_geojson, plan_gpx
 from analytics.routing.schema import Plan
-from analytics.routing.settings import RoutingSettings
 from analytics.routing.shifts import plan_day
 from analytics.routing.travel import TravelError
-from api.auth import Principal, Scope
-from api.deps import Conn, CouncilPath, require
+from api.deps import Conn, CouncilPath, Crew, Routing
 from api.pages.route import route_page
-from api.schemas import ErrorPublic
+from api.params import unprocessable
+from api.schemas import CollectionCreate, CollectionPublic, ErrorPublic
+from ingest.kernel.params import require
 
 router = APIRouter(
     prefix="/v1/councils/{council}",
     tags=["crew"],
     responses={401: {"model": ErrorPublic}, 403: {"model": ErrorPublic}},
 )
-Crew = Annotated[Principal, Depends(require(Scope.CREW))]
-
-
-def _routing(request: Request) -> RoutingSettings:
-    settings: RoutingSettings = request.app.state.routing
-    return settings
-
-
-Routing = Annotated[RoutingSettings, Depends(_routing)]
-
-
-class CollectionCreate(BaseModel):
-    """A bin a crew has emptied."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    collected_at: datetime | None = Field(
-        default=None, description="When it was emptied (default: now); with a time zone."
-    )
-    plan_id: int | None = Field(default=None, description="The plan it was emptied on.")
-
-
-class CollectionPublic(BaseModel):
-    """A recorded collection."""
-
-    device_id: str
-    collected_at: datetime
-    plan_id: int | None
+ShiftDate = Annotated[date, Query(alias="date", description="Shift date, local (YYYY-MM-DD).")]
 
 
 def _plan_or_404(conn: Conn, council: str, plan_id: int) -> Plan:
@@ -62,6 +34,11 @@ def _plan_or_404(conn: Conn, council: str, plan_id: int) -> Plan:
     return plan
 
 
+def _require_vehicle(plan: Plan, plan_id: int, vehicle: int) -> None:
+    if all(r.vehicle != vehicle for r in plan.routes):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"plan {plan_id} has no vehicle {vehicle}")
+
+
 @router.post(
     "/routes",
     response_model=Plan,
@@ -69,16 +46,15 @@ def _plan_or_404(conn: Conn, council: str, plan_id: int) -> Plan:
     responses={409: {"model": ErrorPublic}},
 )
 def make_routes(
-    council: CouncilPath,
-    conn: Conn,
-    routing: Routing,
-    principal: Crew,
-    day: Annotated[date, Query(alias="date", description="Shift date, local (YYYY-MM-DD).")],
+    council: CouncilPath, conn: Conn, routing: Routing, principal: Crew, day: ShiftDate
 ) -> Plan:
     """Plan the shift of ``date`` now, store it and return it (takes a few seconds)."""
     today = datetime.now(UTC).date()
-    if not today - timedelta(days=7) <= day <= today + timedelta(days=7):
-        raise HTTPException(422, "date must be within 7 days of today")
+    with unprocessable():
+        require(
+            today - timedelta(days=7) <= day <= today + timedelta(days=7),
+            "date must be within 7 days of today",
+        )
     try:
         return plan_day(conn, council, day, routing)
     except (RoutingError, TravelError) as exc:
@@ -90,7 +66,7 @@ def latest_routes(
     council: CouncilPath,
     conn: Conn,
     principal: Crew,
-    day: Annotated[date, Query(alias="date", description="Shift date, local (YYYY-MM-DD).")],
+    day: ShiftDate,
 ) -> Plan:
     """The latest plan made for the shift of ``date``."""
     plan = io.load_plan(conn, council, shift_date=day)
@@ -131,8 +107,8 @@ def routes_gpx(
 ) -> Response:
     """The plan as GPX 1.1 for satnavs: a route per vehicle and the driven track."""
     plan = _plan_or_404(conn, council, plan_id)
-    if vehicle is not None and all(r.vehicle != vehicle for r in plan.routes):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"plan {plan_id} has no vehicle {vehicle}")
+    if vehicle is not None:
+        _require_vehicle(plan, plan_id, vehicle)
     return Response(plan_gpx(plan, vehicle), media_type="application/gpx+xml")
 
 
@@ -151,8 +127,7 @@ def route_page_html(
 ) -> HTMLResponse:
     """One vehicle's route as a printable page with an offline map, bins already emptied ticked."""
     plan = _plan_or_404(conn, council, plan_id)
-    if all(r.vehicle != vehicle for r in plan.routes):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"plan {plan_id} has no vehicle {vehicle}")
+    _require_vehicle(plan, plan_id, vehicle)
     page = route_page(
         plan,
         vehicle,
@@ -180,10 +155,9 @@ def bin_collected(
     body = body or CollectionCreate()
     now = datetime.now(UTC)
     at = body.collected_at or now
-    if at.tzinfo is None:
-        raise HTTPException(422, "collected_at needs a time zone (e.g. 2026-11-29T07:42:00Z)")
-    if at > now + timedelta(minutes=5):
-        raise HTTPException(422, "collected_at is in the future")
+    with unprocessable():
+        require(at.tzinfo is not None, "collected_at needs a time zone (e.g. 2026-11-29T07:42:00Z)")
+        require(at <= now + timedelta(minutes=5), "collected_at is in the future")
     if not io.mark_collected(conn, council, device_id, at, body.plan_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no bin {device_id!r} in {council!r}")
     return CollectionPublic(device_id=device_id, collected_at=at, plan_id=body.plan_id)

@@ -7,7 +7,6 @@ caller acknowledges the batch's messages only after :meth:`StreamWriter.write` r
 
 import hashlib
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,11 +15,18 @@ import psycopg
 from psycopg import sql
 
 from ingest.contract.decode import Reading, Rejection
-from ingest.contract.payloads import BinFillReading, BumpReport, FootfallCount, TripCoverage
 from ingest.contract.topics import Stream
-from ingest.db.councils import council_exists
+from ingest.db.device_cache import DeviceCache
 from ingest.db.pseudonyms import PhonePseudonyms
-from ingest.db.registry import RegisteredDevice, lookup_device
+from ingest.db.tables import PHONE_STREAMS, TABLES, Table, row_of, table_of
+
+__all__ = [
+    "Message",
+    "StreamWriter",
+    "WriteResult",
+    "fingerprint",
+    "table_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,168 +53,8 @@ class WriteResult:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Table:
-    name: str
-    columns: tuple[str, ...]
-    types: tuple[str, ...]
-
-
-_TABLES = {
-    Stream.BIN_FILL: _Table(
-        "bin_fill",
-        (
-            "council",
-            "device_id",
-            "ts",
-            "fill_pct",
-            "seq",
-            "battery_v",
-            "temperature_c",
-            "flags",
-            "received_at",
-        ),
-        (
-            "text",
-            "text",
-            "timestamptz",
-            "float4",
-            "int8",
-            "float4",
-            "float4",
-            "text[]",
-            "timestamptz",
-        ),
-    ),
-    Stream.BUMP: _Table(
-        "bump_report",
-        (
-            "council",
-            "device_id",
-            "ts",
-            "lat",
-            "lon",
-            "speed_mps",
-            "peak_z_g",
-            "seq",
-            "accuracy_m",
-            "heading_deg",
-            "sample_hz",
-            "samples_z_g",
-            "received_at",
-        ),
-        (
-            "text",
-            "text",
-            "timestamptz",
-            "float8",
-            "float8",
-            "float4",
-            "float4",
-            "int8",
-            "float4",
-            "float4",
-            "float4",
-            "float4[]",
-            "timestamptz",
-        ),
-    ),
-    Stream.FOOTFALL: _Table(
-        "footfall_count",
-        (
-            "council",
-            "device_id",
-            "zone",
-            "period_start",
-            "period_end",
-            "count",
-            "count_in",
-            "count_out",
-            "seq",
-            "received_at",
-        ),
-        (
-            "text",
-            "text",
-            "text",
-            "timestamptz",
-            "timestamptz",
-            "int4",
-            "int4",
-            "int4",
-            "int8",
-            "timestamptz",
-        ),
-    ),
-    Stream.COVERAGE: _Table(
-        "trip_coverage",
-        ("council", "device_id", "ts_start", "ts_end", "lats", "lons", "seq", "received_at"),
-        (
-            "text",
-            "text",
-            "timestamptz",
-            "timestamptz",
-            "float8[]",
-            "float8[]",
-            "int8",
-            "timestamptz",
-        ),
-    ),
-}
-
-PHONE_STREAMS = frozenset({Stream.BUMP, Stream.COVERAGE})
-"""Streams whose device ids are phones' own ids, stored only as pseudonyms."""
-
-
-def table_of(stream: Stream) -> str:
-    """The table a stream's readings are stored in."""
-    return _TABLES[stream].name
-
-
 _KIND_FOR_STREAM = {Stream.BIN_FILL: "bin", Stream.FOOTFALL: "counter"}
 _KIND_NAME = {"bin": "a bin", "counter": "a people counter"}
-
-
-class DeviceCache:
-    """Registered devices by id, looked up on first sight and remembered.
-
-    Unknown ids are remembered for ``negative_ttl`` seconds only, so a device registered after
-    its first message is accepted soon after, without a database query per message before that.
-    """
-
-    def __init__(self, negative_ttl: float = 5.0, positive_ttl: float = 300.0) -> None:
-        self._known: dict[str, tuple[RegisteredDevice, float]] = {}
-        self._unknown: dict[str, float] = {}
-        self._negative_ttl = negative_ttl
-        self._positive_ttl = positive_ttl
-        self._councils: dict[str, float] = {}
-
-    def device(self, conn: psycopg.Connection, device_id: str) -> RegisteredDevice | None:
-        now = time.monotonic()
-        hit = self._known.get(device_id)
-        if hit is not None and now - hit[1] < self._positive_ttl:
-            return hit[0]
-        miss = self._unknown.get(device_id)
-        if miss is not None and now - miss < self._negative_ttl:
-            return None
-        found = lookup_device(conn, device_id)
-        if found is None:
-            self._unknown[device_id] = now
-            self._known.pop(device_id, None)
-        else:
-            self._known[device_id] = (found, now)
-            self._unknown.pop(device_id, None)
-        return found
-
-    def council_exists(self, conn: psycopg.Connection, council: str) -> bool:
-        now = time.monotonic()
-        seen = self._councils.get(council)
-        if seen is not None and now - seen < self._positive_ttl:
-            return True
-        exists = council_exists(conn, council)
-        if exists:
-            self._councils[council] = now
-        return exists
 
 
 def _text(value: str) -> str:
@@ -220,64 +66,6 @@ def _text(value: str) -> str:
 def fingerprint(topic: str, payload: bytes) -> bytes:
     """Identity of a message for quarantine: the same bytes on the same topic are one message."""
     return hashlib.sha256(topic.encode() + b"\x00" + payload).digest()
-
-
-def _row(
-    reading: Reading, device: RegisteredDevice | None, received_at: datetime, device_id: str
-) -> tuple[object, ...]:
-    p, t = reading.payload, reading.topic
-    if isinstance(p, BinFillReading):
-        return (
-            t.council,
-            device_id,
-            p.ts,
-            p.fill_pct,
-            p.seq,
-            p.battery_v,
-            p.temperature_c,
-            [f.value for f in p.flags],
-            received_at,
-        )
-    if isinstance(p, BumpReport):
-        return (
-            t.council,
-            device_id,
-            p.ts,
-            p.lat,
-            p.lon,
-            p.speed_mps,
-            p.peak_z_g,
-            p.seq,
-            p.accuracy_m,
-            p.heading_deg,
-            p.sample_hz,
-            p.samples_z_g,
-            received_at,
-        )
-    if isinstance(p, TripCoverage):
-        return (
-            t.council,
-            device_id,
-            p.ts_start,
-            p.ts_end,
-            [lat for lat, _ in p.points],
-            [lon for _, lon in p.points],
-            p.seq,
-            received_at,
-        )
-    assert isinstance(p, FootfallCount) and device is not None and device.zone is not None
-    return (
-        t.council,
-        device_id,
-        device.zone,
-        p.period_start,
-        p.period_end,
-        p.count,
-        p.count_in,
-        p.count_out,
-        p.seq,
-        received_at,
-    )
 
 
 class StreamWriter:
@@ -317,7 +105,7 @@ class StreamWriter:
             return f"wrong stream for device: {topic.device_id} is {_KIND_NAME[device.kind]}"
         return None
 
-    def _stage(self, table: _Table) -> sql.Identifier:
+    def _stage(self, table: Table) -> sql.Identifier:
         stage = f"stage_{table.name}"
         if stage not in self._staged:
             self.conn.execute(
@@ -329,7 +117,7 @@ class StreamWriter:
             self._staged.add(stage)
         return sql.Identifier(stage)
 
-    def _copy(self, table: _Table, rows: list[tuple[object, ...]]) -> int:
+    def _copy(self, table: Table, rows: list[tuple[object, ...]]) -> int:
         stage = self._stage(table)
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
         with self.conn.cursor() as cur:
@@ -421,10 +209,10 @@ class StreamWriter:
                 t = decoded.topic
                 stored_id = self._stored_id(msg, t.council, t.stream, t.device_id)
                 rows.setdefault(t.stream, []).append(
-                    _row(decoded, device, msg.received_at, stored_id)
+                    row_of(decoded, device, msg.received_at, stored_id)
                 )
             for stream, stream_rows in rows.items():
-                table = _TABLES[stream]
+                table = TABLES[stream]
                 inserted = self._copy(table, stream_rows)
                 result.written[table.name] = inserted
                 result.duplicates += len(stream_rows) - inserted

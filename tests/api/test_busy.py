@@ -17,7 +17,7 @@ from PIL import Image
 
 from analytics.forecasting.levels import sentence
 from api.app import create_app
-from api.charts import BAND, FORECAST
+from api.pages.charts import BAND, FORECAST
 from api.settings import ApiSettings
 from deploy.embedded import free_port
 from ingest.db.connect import refresh_rollups
@@ -193,13 +193,3 @@ def test_chart_renders_in_headless_chromium(
 
     assert pixels_near(FORECAST) > 250 * len(zones), "forecast line not drawn"
     assert pixels_near(BAND, 4) > 2000 * len(zones), "likely-range band not drawn"
-
-
-@pytest.mark.parametrize("value", [7, 37, 160, 375, 999, 1100, 1450, 2600, 14_000])
-def test_chart_scale_is_round_and_tight(value: float) -> None:
-    """The chart's top fits the data with little waste and its quarter lines are whole."""
-    from api.charts import _nice_top
-
-    top = _nice_top(value)
-    assert value <= top <= 1.5 * value + 4
-    assert (top / 4) == int(top / 4) or top < 10

@@ -1,7 +1,6 @@
 """Road coverage as GeoJSON and the highways map page: levels, k-anonymity, scopes, offline HTML."""
 
 import io
-import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from analytics.geo.geometry import moved
 from analytics.potholes.coverage import Segment
 from analytics.potholes.coverage_store import refresh_coverage, store_segments
 from analytics.routing.settings import RoutingSettings
@@ -28,17 +28,13 @@ from tests.potholes_data import LAT, LON, insert_bumps
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 PERIOD = period_of(NOW)
-_M_PER_DEG = 111_320.0
 LENGTH_M = 200.0
 TILES = "https://tile.example/{z}/{x}/{y}.png"
 
 
 def _at(north_m: float, east_m: float) -> tuple[float, float]:
     """(lat, lon) ``north_m`` and ``east_m`` metres from the test spot."""
-    return (
-        LAT + north_m / _M_PER_DEG,
-        LON + east_m / (_M_PER_DEG * math.cos(math.radians(LAT))),
-    )
+    return moved(LAT, LON, east_m, north_m)
 
 
 def _segment(segment_id: str, north_m: float, name: str = "High Street") -> Segment:

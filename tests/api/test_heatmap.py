@@ -8,10 +8,11 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from analytics.potholes.heatmap import MIN_PHONES
 from analytics.potholes.store import refresh_potholes
 from api.app import create_app
 from api.auth import Scope, create_token
-from api.routers.heatmap import MIN_PHONES, resolution_for_zoom
+from api.routers.heatmap import resolution_for_zoom
 from api.settings import ApiSettings
 from ingest.settings import ServiceSettings
 from tests.potholes_data import LAT, LON, insert_bumps

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from ingest.contract.decode import Reading, Rejection, decode
 from ingest.contract.topics import Stream, build_topic
 from ingest.db.registry import DeviceCreate, import_devices
-from ingest.db.writer import Message, StreamWriter, fingerprint, table_of
+from ingest.db.tables import table_of
+from ingest.db.writer import Message, StreamWriter, fingerprint
 
 PREFIX = "smartstreets"
 NOW = datetime.now(UTC).replace(microsecond=0)

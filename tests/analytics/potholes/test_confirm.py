@@ -1,10 +1,10 @@
 """Confirming potholes from many phones' bump reports: clustering, thresholds, assets, lifecycle."""
 
-import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from analytics.geo.geometry import moved
 from analytics.potholes.confirm import (
     Asset,
     ConfirmParams,
@@ -21,7 +21,6 @@ from ingest.contract.payloads import BumpReport
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 LAT, LON = 51.5, -0.1
-_M_PER_DEG = 111_320.0
 JOLT = [0.0, 0.05, -0.1, -1.4, 1.6, -0.6, 0.2, 0.05, 0.0, 0.0, 0.0]
 HEAVE = [0.2, 0.5, 0.8, 1.0, 1.1, 1.0, 0.8, 0.5, 0.3, 0.1, 0.0]
 
@@ -36,8 +35,7 @@ def _report(
     samples: list[float] | None = None,
     peak: float = 1.6,
 ) -> DeviceReport:
-    lat = LAT + north_m / _M_PER_DEG
-    lon = LON + east_m / (_M_PER_DEG * math.cos(math.radians(LAT)))
+    lat, lon = moved(LAT, LON, east_m, north_m)
     report = BumpReport(
         ts=T0 + timedelta(minutes=minutes),
         lat=lat,
@@ -95,7 +93,7 @@ def test_distinct_phones_confirm_not_repeat_reports(
 def test_known_assets_suppress_clusters_on_them(asset_east_m: float, kept: int) -> None:
     """A cluster on a known speed hump is dropped; one far from it is kept."""
     reports = [_report(f"phone-{n}", minutes=n) for n in range(4)]
-    lon = LON + asset_east_m / (_M_PER_DEG * math.cos(math.radians(LAT)))
+    _, lon = moved(LAT, LON, asset_east_m, 0.0)
     assert len(confirm(reports, [Asset("speed_hump", LAT, lon, 6.0)])) == kept
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from analytics.geo.geometry import moved
 from analytics.potholes.detector import DetectorParams, Sample, detect
 
 JOLT_AT = 10.0  # on a sample at every rate, so that even 5 Hz sees the jolt's peak
@@ -45,7 +46,7 @@ def _trace(
         t = i / hz
         up = 1.0 + vertical(t)
         ax, ay, az = (r[2] * up + rng.gauss(0, noise_g) for r in rot)
-        out.append(Sample(t, 52.6697 + speed * t / 111_320, -0.7269, speed, ax, ay, az))
+        out.append(Sample(t, *moved(52.6697, -0.7269, 0.0, speed * t), speed, ax, ay, az))
     return out
 
 

@@ -1,0 +1,112 @@
+"""The residents' page of a council: each zone's level now in words, and a chart of today and
+tomorrow.
+
+Plain HTML and server-drawn SVG: readable on a phone and by screen readers, no script and no
+CDN; it refreshes itself every five minutes.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from analytics.forecasting.levels import sentence, zone_level
+from api.pages.charts import HourPoint, chart_table, day_chart
+from api.pages.layout import page_top
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:0 auto;max-width:46rem;padding:1rem;
+line-height:1.5;color:#1a1a1a;background:#fff}
+h1{font-size:1.6rem}h2{font-size:1.3rem;margin:0 0 .25rem}
+.zone{border:1px solid #bbb;border-radius:.5rem;padding:.75rem;margin:1rem 0}
+.level{font-weight:700;padding:.1rem .5rem;border-radius:.3rem;border:1px solid #555}
+.quiet{background:#d8efff}.usual{background:#e5f5e0}.busy{background:#ffe9b3}
+.very-busy{background:#ffc9c2}.unknown{background:#eee}
+.say{font-size:1.15rem;margin:.4rem 0}.small{font-size:.9rem;color:#444}
+svg.chart{width:100%;height:auto;display:block;margin:.5rem 0}
+svg.chart text{fill:#333}
+table{border-collapse:collapse;font-size:.9rem}th,td{padding:.2rem .5rem;text-align:right}
+thead th{border-bottom:1px solid #888}
+a{color:#0645ad}.skip{position:absolute;left:-999px}.skip:focus{left:1rem}
+footer{margin-top:2rem;font-size:.9rem;color:#444}
+"""
+
+Row = Mapping[str, Any]
+
+
+def level_badge(level: str) -> str:
+    """A zone's level as a coloured badge (its class is the level, hyphenated)."""
+    return f'<span class="level {level.replace(" ", "-")}">{escape(level)}</span>'
+
+
+def counts_note(row: Row, *, grouped: bool = False) -> str:
+    """``(N people in the last hour; R of T counters reporting)`` of a ``zone_counts_now`` row;
+    ``grouped`` writes N with thousands separators."""
+    count = row["count_last_hour"]
+    counted = "no count"
+    if count is not None:
+        counted = (
+            f"{count:,} people in the last hour" if grouped else f"{count} people in the last hour"
+        )
+    return f"({counted}; {row['counters_reporting']} of {row['counters_total']} counters reporting)"
+
+
+def hour_points(rows: Iterable[Row], tz: ZoneInfo) -> dict[str, list[HourPoint]]:
+    """The chart points of each zone from ``zone_day_hours`` rows, in local time."""
+    by_zone: dict[str, list[HourPoint]] = defaultdict(list)
+    for r in rows:
+        by_zone[r["zone"]].append(
+            HourPoint(
+                start=r["ts"].astimezone(tz),
+                actual=r["actual"],
+                forecast=r["forecast"],
+                lo80=r["lo80"],
+                hi80=r["hi80"],
+                usual=r["usual"],
+            )
+        )
+    return by_zone
+
+
+def _zone_card(row: Row, points: Sequence[HourPoint], local: datetime) -> str:
+    level, reason = zone_level(row)
+    zone = escape(row["zone"])
+    return (
+        f'<section class="zone" aria-labelledby="z-{zone}">'
+        f'<h2 id="z-{zone}">{zone} {level_badge(level)}</h2>'
+        f'<p class="say">{escape(sentence(level, local))}</p>'
+        f'<p class="small">{escape(reason)} {counts_note(row, grouped=True)}</p>'
+        f"{day_chart(row['zone'], points, local)}"
+        f"<details><summary>The figures behind the chart</summary>"
+        f"{chart_table(points)}</details></section>"
+    )
+
+
+def busy_page(
+    name: str,
+    slug: str,
+    zones: Iterable[Row],
+    charts: Mapping[str, Sequence[HourPoint]],
+    local: datetime,
+) -> str:
+    """The page of council ``name`` (path ``slug``) as one HTML document.
+
+    ``zones`` are its ``zone_counts_now`` rows, ``charts`` each zone's hours of today and
+    tomorrow, and ``local`` now in the council's time zone.
+    """
+    cards = [_zone_card(row, charts.get(row["zone"], []), local) for row in zones]
+    body = "".join(cards) or "<p>No people counters registered yet.</p>"
+    slug = escape(slug)
+    return (
+        page_top(f"How busy is {escape(name)}? smartstreets", STYLE, refresh_s=300)
+        + '<a class="skip" href="#main">Skip to the zones</a>'
+        f"<header><h1>How busy is {escape(name)} town centre?</h1>"
+        f"<p>Now, compared with what is usual for a {local:%A} at this time, and the next two "
+        "days.</p></header>"
+        f'<main id="main">{body}</main>'
+        f'<footer>Data: <a href="/v1/councils/{slug}/zones/now">now (JSON)</a> · '
+        f'<a href="/v1/councils/{slug}/zones/forecast">forecast (JSON)</a> · '
+        f"updated {local:%H:%M} · refreshes every 5 minutes</footer></body></html>"
+    )
