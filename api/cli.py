@@ -16,6 +16,7 @@ from api.auth import Scope, create_token, revoke_token
 from api.settings import ApiSettings
 from ingest.contract.decode import describe_validation_error
 from ingest.db.connect import connect
+from ingest.errors import first_line
 from ingest.kernel.cli import (
     DatabaseUrlOption,
     MqttUrlOption,
@@ -127,7 +128,7 @@ def tokens_create(
     except LookupError as exc:
         fail(str(exc.args[0]))
     except psycopg.Error as exc:
-        fail(str(exc).strip().splitlines()[0])
+        fail(first_line(exc))
     print(token)
 
 
@@ -142,7 +143,7 @@ def tokens_revoke(
         with connect(url) as conn:
             done = revoke_token(conn, token_id)
     except psycopg.Error as exc:
-        fail(str(exc).strip().splitlines()[0])
+        fail(first_line(exc))
     if not done:
         fail(f"no live token with id {token_id}")
     print(f"revoked {token_id}")

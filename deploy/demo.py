@@ -21,7 +21,7 @@ from deploy.children import Child, check_alive, row_counts, start_child, stop_ch
 from deploy.demo_town import DEMO_COUNCIL, DemoTown, phone_history, seed_town
 from deploy.embedded import EmbeddedBroker, EmbeddedError, EmbeddedPostgres, free_port, port_is_free
 from ingest.db.migrate import migrate
-from ingest.errors import IngestError
+from ingest.errors import IngestError, first_line
 from ingest.kernel.cli import fail, service_settings
 from ingest.mqtt import wait_online
 from ingest.settings import ServiceSettings
@@ -178,7 +178,7 @@ def demo(
         print_urls(base, town, mqtt_url, data_dir, duration)
         run_until_stopped(children, stop, duration)
     except (EmbeddedError, IngestError, psycopg.Error) as exc:
-        log.error("%s", str(exc).strip().splitlines()[0])
+        log.error("%s", first_line(exc))
         exit_code = 1
     finally:
         stop_children(children, services.db_url)

@@ -22,6 +22,7 @@ from api.auth import Scope, create_token
 from ingest.db.connect import connect
 from ingest.db.councils import council_timezone
 from ingest.db.registry import write_registry_csv
+from ingest.errors import first_line
 from simulators.backfill import backfill_phones
 from simulators.realtime import register_town
 from simulators.world import World, build_world
@@ -109,4 +110,4 @@ def phone_history(db_url: str, world: World, prefix: str, seed: int) -> None:
             counts = refresh_coverage(conn, DEMO_COUNCIL)
         log.info("phone history written; %d road segments driven", counts["passed"])
     except psycopg.Error as exc:
-        log.warning("could not write phone history: %s", str(exc).strip().splitlines()[0])
+        log.warning("could not write phone history: %s", first_line(exc))

@@ -19,7 +19,7 @@ from ingest.db.connect import connect
 from ingest.db.migrate import migrate
 from ingest.db.registry import import_devices, read_registry
 from ingest.db.writer import table_of
-from ingest.errors import IngestError
+from ingest.errors import IngestError, first_line
 from ingest.kernel.cli import (
     DatabaseUrlOption,
     MqttUrlOption,
@@ -113,7 +113,7 @@ def ingest(
         worker = IngestWorker(db_url, broker_url, settings.mqtt_prefix, tuning)
         worker.start()
     except (IngestError, psycopg.OperationalError) as exc:
-        fail(str(exc).strip().splitlines()[0])
+        fail(first_line(exc))
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: finishing the current batch and stopping", signum)
@@ -140,7 +140,7 @@ def db_migrate(
     try:
         applied = migrate(url, want_timescaledb=not plain)
     except (IngestError, psycopg.OperationalError) as exc:
-        fail(str(exc).strip().splitlines()[0])
+        fail(first_line(exc))
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
 
 
@@ -152,7 +152,7 @@ def db_prune(database_url: str | None = DatabaseUrlOption) -> None:
         with connect(url, autocommit=True) as conn:
             row = conn.execute("SELECT apply_retention()").fetchone()
     except psycopg.Error as exc:
-        fail(str(exc).strip().splitlines()[0])
+        fail(first_line(exc))
     print(f"deleted {row[0] if row else 0} expired row(s)")
 
 
@@ -177,7 +177,7 @@ def db_retention(
                 "ORDER BY table_name"
             ).fetchall()
     except psycopg.Error as exc:
-        fail(str(exc).strip().splitlines()[0])
+        fail(first_line(exc))
     for table, keep_days in rows:
         print(f"{table}: {keep_days} days")
 

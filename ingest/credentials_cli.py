@@ -18,7 +18,7 @@ from ingest.credentials import (
 )
 from ingest.db.connect import connect
 from ingest.db.registry import load_devices
-from ingest.errors import IngestError
+from ingest.errors import IngestError, first_line
 from ingest.kernel.cli import DatabaseUrlOption, database_url_or_fail, fail, service_settings
 
 
@@ -76,7 +76,7 @@ def devices_credentials(
     except psycopg.errors.UndefinedTable:
         fail("the database has no device registry yet; run 'smartstreets db migrate' first")
     except (IngestError, psycopg.Error) as exc:
-        fail(str(exc).strip().splitlines()[0])
+        fail(first_line(exc))
     except UnicodeDecodeError:
         fail(f"{csv_path} is not UTF-8 text")
     except OSError as exc:

@@ -5,6 +5,13 @@ without a bare ``except``. Transient errors are worth retrying; permanent ones a
 """
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message: what a one-line error or log line shows of a
+    database or library error whose message runs over several lines."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class IngestError(Exception):
     """Root of the ingest package's exceptions."""
 

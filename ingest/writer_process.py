@@ -21,6 +21,7 @@ import psycopg
 from ingest.contract.decode import Reading, decode
 from ingest.db.connect import connect
 from ingest.db.writer import Message, StreamWriter, WriteResult
+from ingest.errors import first_line
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +137,11 @@ def run_writer(config: WriterConfig, inbound: Connection, outbound: Connection) 
             assert writer is not None
             result = writer.write(messages)
         except psycopg.OperationalError as exc:
-            outbound.send(("error", str(exc).strip().splitlines()[0]))
+            outbound.send(("error", first_line(exc)))
             log.warning(
                 "write of %d messages failed (%s); retrying in %.1fs",
                 len(raws),
-                str(exc).strip().splitlines()[0],
+                first_line(exc),
                 delay,
             )
             if db is not None:

@@ -1,12 +1,12 @@
 """Bump reports written straight into ``bump_report``, for the stored-pothole tests."""
 
-import math
 from datetime import datetime
 
 import psycopg
 
+from analytics.geo.geometry import moved
+
 LAT, LON = 52.67, -0.72
-_M_PER_DEG = 111_320.0
 JOLT = [0.0, 0.05, -0.1, -1.4, 1.6, -0.6, 0.2, 0.05, 0.0, 0.0, 0.0]
 
 
@@ -20,8 +20,7 @@ def insert_bumps(
     heading: float = 90.0,
 ) -> None:
     """One sharp, well-measured jolt per device at the same spot and time."""
-    lat = LAT
-    lon = LON + east_m / (_M_PER_DEG * math.cos(math.radians(LAT)))
+    lat, lon = moved(LAT, LON, east_m, 0.0)
     conn.cursor().executemany(
         "INSERT INTO bump_report (council, device_id, ts, lat, lon, speed_mps, peak_z_g, "
         "accuracy_m, heading_deg, sample_hz, samples_z_g) "
@@ -32,4 +31,5 @@ def insert_bumps(
 
 def asset_lonlat(east_m: float = 0.0) -> tuple[float, float]:
     """Longitude and latitude ``east_m`` metres east of the test spot."""
-    return LON + east_m / (_M_PER_DEG * math.cos(math.radians(LAT))), LAT
+    lat, lon = moved(LAT, LON, east_m, 0.0)
+    return lon, lat

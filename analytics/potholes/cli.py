@@ -4,11 +4,10 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import psycopg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,8 +16,7 @@ from analytics.potholes.assets import AssetError, import_assets
 from analytics.potholes.detector import DetectorParams, Sample, detect
 from analytics.potholes.evaluate import EvaluationParams, evaluate
 from analytics.potholes.evaluate_report import format_table, score_dict
-from ingest.db.connect import connect
-from ingest.kernel.cli import DatabaseUrlOption, database_url_or_fail, fail
+from ingest.kernel.cli import DatabaseUrlOption, fail, on_database
 
 potholes_app = typer.Typer(
     help="Potholes found in phones' accelerometer traces.", no_args_is_help=True
@@ -102,23 +100,6 @@ def _number(path: Path, line: int, row: list[str], i: int, column: str) -> float
 
 
 T = TypeVar("T")
-
-
-def on_database(
-    database_url: str | None,
-    work: Callable[[psycopg.Connection], T],
-    refused: type[Exception] | tuple[type[Exception], ...],
-) -> T:
-    """Run ``work`` on a connection to the database of the option (else the environment);
-    the errors in ``refused`` and any database error end the command with a one-line error."""
-    url = database_url_or_fail(database_url)
-    try:
-        with connect(url) as conn:
-            return work(conn)
-    except refused as exc:
-        fail(str(exc))
-    except psycopg.Error as exc:
-        fail(str(exc).strip().splitlines()[0])
 
 
 @potholes_app.command("detect")

@@ -7,12 +7,12 @@ from pathlib import Path
 import psycopg
 import typer
 
-from analytics.potholes.cli import on_database
 from analytics.potholes.coverage import Segment, segments_from_geojson, segments_from_network
 from analytics.potholes.coverage_store import refresh_coverage, store_segments
 from analytics.potholes.store import refresh_potholes
 from ingest.db.connect import connect
-from ingest.kernel.cli import DatabaseUrlOption, database_url_or_fail, fail, repeat
+from ingest.errors import first_line
+from ingest.kernel.cli import DatabaseUrlOption, database_url_or_fail, fail, on_database, repeat
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def potholes_refresh(
         except psycopg.OperationalError:
             raise  # repeat() retries a lost connection
         except psycopg.Error as exc:
-            fail(str(exc).strip().splitlines()[0])
+            fail(first_line(exc))
         print(" ".join(f"{k}={v}" for k, v in counts.items()), flush=True)
 
     repeat(every, once, "pothole refresh")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.queries import database_facts
 from api.schemas import DatabaseHealth, HealthPublic, ServiceHealth
+from ingest.errors import first_line
 from ingest.mqtt import probe_broker
 
 router = APIRouter(tags=["health"])
@@ -40,7 +41,7 @@ def health(request: Request, response: Response) -> HealthPublic:
             facts = database_facts(conn)
         database = DatabaseHealth(ok=True, detail="ok", **facts)
     except psycopg.Error as exc:
-        database = DatabaseHealth(ok=False, detail=str(exc).strip().splitlines()[0])
+        database = DatabaseHealth(ok=False, detail=first_line(exc))
     broker = _broker(request)
     healthy = database.ok and broker.ok
     if not healthy:

@@ -16,7 +16,7 @@ from typing import Literal
 import psycopg
 
 from ingest.db.connect import timescaledb_version
-from ingest.errors import MigrationError
+from ingest.errors import MigrationError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def _choose_storage(conn: psycopg.Connection, want_timescaledb: bool) -> Storage
         # Typically installed but not in shared_preload_libraries: usable only after a restart.
         log.warning(
             "timescaledb is installed but cannot be enabled (%s); using plain PostgreSQL",
-            str(exc).strip().splitlines()[0],
+            first_line(exc),
         )
         return "postgres"
     return "timescaledb"

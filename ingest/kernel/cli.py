@@ -6,16 +6,19 @@ import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import psycopg
 import typer
 from pydantic import ValidationError
 
 from ingest.contract.decode import describe_validation_error
+from ingest.db.connect import connect
+from ingest.errors import first_line
 from ingest.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -70,7 +73,24 @@ def repeat(every: float | None, once: Callable[[], None], what: str) -> None:
             once()
         except psycopg.OperationalError as exc:
             if every is None:
-                fail(str(exc).strip().splitlines()[0])
+                fail(first_line(exc))
             log.warning("%s failed, will retry: %s", what, str(exc).strip())
         if every is None or stop.wait(every):
             return
+
+
+def on_database(
+    database_url: str | None,
+    work: Callable[[psycopg.Connection], T],
+    refused: type[Exception] | tuple[type[Exception], ...] = (),
+) -> T:
+    """Run ``work`` on a connection to the database of the option (else the environment);
+    the errors in ``refused`` and any database error end the command with a one-line error."""
+    url = database_url_or_fail(database_url)
+    try:
+        with connect(url) as conn:
+            return work(conn)
+    except refused as exc:
+        fail(str(exc))
+    except psycopg.Error as exc:
+        fail(first_line(exc))

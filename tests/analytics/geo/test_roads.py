@@ -8,7 +8,7 @@ from collections import deque
 
 import pytest
 
-from analytics.geo.geometry import haversine_m
+from analytics.geo.geometry import haversine_m, offset_m
 from analytics.geo.roads import RoadClass, RoadNetwork
 from simulators.features import RoadFeature, place_features
 from simulators.roadgen import TownParams, generate_town
@@ -33,11 +33,10 @@ def path_length_m(network: RoadNetwork, path: list[int]) -> float:
 
 def distance_to_edges_m(network: RoadNetwork, lat: float, lon: float) -> float:
     """Shortest distance from a point to any edge, in a flat projection around the point."""
-    per_lon = 111_320 * math.cos(math.radians(lat))
 
     def xy(node: int) -> tuple[float, float]:
         n = network.nodes[node]
-        return (n.lon - lon) * per_lon, (n.lat - lat) * 111_320
+        return offset_m(lat, lon, n.lat, n.lon)
 
     best = math.inf
     for e in network.edges:
