@@ -127,30 +127,65 @@ class RoadNetwork:
         """The edge joining two adjacent nodes; KeyError if they are not adjacent."""
         return self._edge_index[(min(a, b), max(a, b))]
 
+    @cached_property
+    def _weighted(self) -> tuple[tuple[tuple[int, float, float], ...], ...]:
+        return tuple(
+            tuple((m, e.travel_time_s, e.length_m) for m, e in adj) for adj in self._adjacency
+        )
+
+    def fastest_from(
+        self, roots: Iterable[tuple[int, float, float]], targets: set[int]
+    ) -> tuple[list[float], list[float], list[int]]:
+        """Dijkstra by travel time from several roots until every target node is settled.
+
+        Parameters
+        ----------
+        roots
+            (node, seconds, metres) already spent on reaching each starting node.
+        targets
+            Nodes whose fastest paths are wanted; the search stops once all are settled.
+
+        Returns
+        -------
+        tuple of lists
+            Per node: seconds and metres of the fastest path found (``inf`` where the search
+            did not reach), and the node before it on that path (-1 for roots and the
+            unreached).
+        """
+        adjacency, n = self._weighted, len(self.nodes)
+        push, pop = heapq.heappush, heapq.heappop
+        t_at, m_at, prev = [math.inf] * n, [math.inf] * n, [-1] * n
+        heap: list[tuple[float, int]] = []
+        for node, t, m in roots:
+            if t < t_at[node]:
+                t_at[node], m_at[node] = t, m
+                push(heap, (t, node))
+        settled, left = bytearray(n), len(targets)
+        while heap and left:
+            t, u = pop(heap)
+            if settled[u]:
+                continue  # a stale entry: u was reached faster since it was pushed
+            settled[u] = 1
+            left -= u in targets
+            mu = m_at[u]
+            for v, dt, dm in adjacency[u]:
+                tv = t + dt
+                if tv < t_at[v]:
+                    t_at[v], m_at[v], prev[v] = tv, mu + dm, u
+                    push(heap, (tv, v))
+        return t_at, m_at, prev
+
     def _dijkstra(self, a: int, b: int) -> tuple[float, list[int]]:
         for n in (a, b):
             if not 0 <= n < len(self.nodes):
                 raise ValueError(f"Expected node in [0, {len(self.nodes) - 1}].")
-        best = {a: 0.0}
-        prev: dict[int, int] = {}
-        heap = [(0.0, a)]
-        while heap:
-            t, n = heapq.heappop(heap)
-            if n == b:
-                break
-            if t > best[n]:
-                continue  # a stale heap entry: n was reached faster since it was pushed
-            for m, e in self._adjacency[n]:
-                tm = t + e.travel_time_s
-                if tm < best.get(m, math.inf):
-                    best[m], prev[m] = tm, n
-                    heapq.heappush(heap, (tm, m))
-        if b not in best:
+        t_at, _, prev = self.fastest_from([(a, 0.0, 0.0)], {b})
+        if math.isinf(t_at[b]):
             raise ValueError(f"No path from node {a} to node {b}.")
         path = [b]
         while path[-1] != a:
             path.append(prev[path[-1]])
-        return best[b], path[::-1]
+        return t_at[b], path[::-1]
 
     def shortest_path(self, a: int, b: int) -> list[int]:
         """Fastest path from ``a`` to ``b`` (by travel time) as node ids, both ends included."""

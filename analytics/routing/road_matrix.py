@@ -1,6 +1,5 @@
 """Travel figures from fastest paths on a road network: one Dijkstra search per point."""
 
-import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,8 +9,6 @@ from analytics.routing.errors import TravelError
 from analytics.routing.grid_index import EdgeGrid, Snap
 from analytics.routing.matrix import Point, TravelMatrix, checked_points, rounded
 from ingest.kernel.params import require_in
-
-Adjacency = list[list[tuple[int, float, float]]]  # per node: (neighbour, seconds, metres)
 
 
 def network_matrix(
@@ -46,10 +43,6 @@ def network_matrix(
     pts = checked_points(points)
     require_in("max_snap_m", max_snap_m, 0.0, 5000.0, lo_open=True)
     snaps = _snapped(network, pts, max_snap_m)
-    adjacency: Adjacency = [[] for _ in network.nodes]
-    for e in network.edges:
-        adjacency[e.u].append((e.v, e.travel_time_s, e.length_m))
-        adjacency[e.v].append((e.u, e.travel_time_s, e.length_m))
     targets = {n for s in snaps for n in (network.edges[s.edge].u, network.edges[s.edge].v)}
     metres, seconds, via, trees = [], [], [], []
     for i, s in enumerate(snaps):
@@ -58,7 +51,7 @@ def network_matrix(
             (e.u, s.fraction * e.travel_time_s, s.fraction * e.length_m),
             (e.v, (1 - s.fraction) * e.travel_time_s, (1 - s.fraction) * e.length_m),
         ]
-        t_at, m_at, prev = _fastest(adjacency, roots, targets)
+        t_at, m_at, prev = network.fastest_from(roots, targets)
         row = [
             _arrival(network, s, q, t_at, m_at) if i != j else (0.0, 0.0, -1)
             for j, q in enumerate(snaps)
@@ -84,36 +77,6 @@ def _snapped(network: RoadNetwork, pts: tuple[Point, ...], max_snap_m: float) ->
             raise TravelError(f"point {i} {p} is more than {max_snap_m:g} m from every road")
         snaps.append(snap)
     return snaps
-
-
-def _fastest(
-    adjacency: Adjacency,
-    roots: list[tuple[int, float, float]],
-    targets: set[int],
-) -> tuple[list[float], list[float], list[int]]:
-    """Dijkstra by time from several roots (node, seconds, metres) until every target is
-    settled: seconds and metres of the fastest path to each node, and its predecessor."""
-    n, push, pop = len(adjacency), heapq.heappush, heapq.heappop
-    t_at, m_at, prev = [math.inf] * n, [math.inf] * n, [-1] * n
-    heap: list[tuple[float, int]] = []
-    for node, t, m in roots:
-        if t < t_at[node]:
-            t_at[node], m_at[node] = t, m
-            push(heap, (t, node))
-    settled, left = bytearray(n), len(targets)
-    while heap and left:
-        t, u = pop(heap)
-        if settled[u]:
-            continue  # a stale entry: u was reached faster since it was pushed
-        settled[u] = 1
-        left -= u in targets
-        mu = m_at[u]
-        for v, dt, dm in adjacency[u]:
-            tv = t + dt
-            if tv < t_at[v]:
-                t_at[v], m_at[v], prev[v] = tv, mu + dm, u
-                push(heap, (tv, v))
-    return t_at, m_at, prev
 
 
 def _arrival(
