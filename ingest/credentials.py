@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from ingest.contract.topics import (
     CONTRACT_VERSION,
     DEVICE_ID_PATTERN,
+    STREAM_OF_KIND,
     Stream,
     build_topic,
     status_topic,
@@ -32,8 +33,6 @@ PBKDF2_ITERATIONS = 101
 SALT_BYTES = 12
 PASSWORD_BYTES = 24
 CSV_COLUMNS = ("username", "password", "role", "topic")
-
-STREAM_OF_KIND = {"bin": Stream.BIN_FILL, "counter": Stream.FOOTFALL}
 
 
 class CredentialsError(PermanentError):

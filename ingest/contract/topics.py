@@ -29,6 +29,10 @@ class Stream(StrEnum):
     COVERAGE = "coverage"
 
 
+STREAM_OF_KIND: dict[str, Stream] = {"bin": Stream.BIN_FILL, "counter": Stream.FOOTFALL}
+"""The stream each kind of registered device publishes (phones are not registered)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TopicParts:
     """A parsed device topic."""

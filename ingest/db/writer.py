@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from ingest.contract.decode import Reading, Rejection
-from ingest.contract.topics import Stream
+from ingest.contract.topics import STREAM_OF_KIND, Stream
 from ingest.db.device_cache import DeviceCache
 from ingest.db.pseudonyms import PhonePseudonyms
 from ingest.db.tables import PHONE_STREAMS, TABLES, Table, row_of, table_of
@@ -53,7 +53,7 @@ class WriteResult:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
-_KIND_FOR_STREAM = {Stream.BIN_FILL: "bin", Stream.FOOTFALL: "counter"}
+_KIND_FOR_STREAM = {stream: kind for kind, stream in STREAM_OF_KIND.items()}
 _KIND_NAME = {"bin": "a bin", "counter": "a people counter"}
 
 
