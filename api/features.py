@@ -7,28 +7,14 @@ k-anonymous H3 cells of :mod:`analytics.potholes.heatmap` as polygons.
 """
 
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any
 
 import h3
 import psycopg
 
 from analytics.geo.bbox import BBox
-from analytics.potholes.heatmap import MIN_PHONES, REPORT_DAYS, HeatCell, heat_cells
+from analytics.potholes.heatmap import REPORT_DAYS, HeatCell, coverage_level, heat_cells
 from api.pothole_queries import bump_reports_in_bbox, open_pothole_positions
-
-WELL_COVERED = 10
-"""Passes in 30 days from which a segment's lack of reports means a smooth road."""
-
-Level = Literal["unseen", "rare", "low", "covered"]
-
-
-def coverage_level(passes: int, phones: int) -> Level:
-    """How well phones cover a segment (see the module's description)."""
-    if passes == 0:
-        return "unseen"
-    if phones < MIN_PHONES:
-        return "rare"
-    return "low" if passes < WELL_COVERED else "covered"
 
 
 def coverage_features(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

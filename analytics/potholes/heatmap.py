@@ -3,6 +3,7 @@
 Each bump report is placed in the H3 cell holding it, at the resolution the caller chooses (a
 map's zoom). A cell is published only when at least ``MIN_PHONES`` distinct phones reported in
 it (k-anonymity: no cell reveals one or two phones' trips); phone ids never leave this module.
+Road coverage follows the same rule: a segment driven by fewer phones is only ``rare``.
 Phones are counted with :func:`ingest.db.pseudonyms.distinct_phones`, which never counts one
 phone twice across pseudonym periods.
 """
@@ -10,7 +11,7 @@ phone twice across pseudonym periods.
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import h3
 
@@ -77,3 +78,20 @@ def heat_cells(
             roughness = sum(cell_jolts) / len(cell_jolts)
             published.append(HeatCell(cell, len(cell_jolts), count, roughness, holes[cell]))
     return published
+
+
+WELL_COVERED = 10
+"""Passes in 30 days from which a segment's lack of reports means a smooth road."""
+
+Level = Literal["unseen", "rare", "low", "covered"]
+
+
+def coverage_level(passes: int, phones: int) -> Level:
+    """How well phones cover a road segment: ``unseen`` (no pass), ``rare`` (fewer than
+    ``MIN_PHONES`` distinct phones; the count itself is withheld), ``low`` (under
+    ``WELL_COVERED`` passes) or ``covered``."""
+    if passes == 0:
+        return "unseen"
+    if phones < MIN_PHONES:
+        return "rare"
+    return "low" if passes < WELL_COVERED else "covered"

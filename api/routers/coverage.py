@@ -3,7 +3,7 @@
 A road without bump reports is smooth only if phones drive it. Each segment carries its passes
 over the last 30 days and a level: ``unseen`` (no pass), ``rare`` (fewer than 3 distinct
 phones; the count itself is withheld, as on the heatmap), ``low`` (under ``WELL_COVERED``
-passes) or ``covered`` (``api.features.coverage_level``).
+passes) or ``covered`` (``analytics.potholes.heatmap.coverage_level``).
 """
 
 from typing import Any

@@ -6,23 +6,7 @@ import h3
 import pytest
 
 from analytics.potholes.heatmap import HeatCell
-from api.features import WELL_COVERED, cell_features, coverage_features, coverage_level
-
-
-@pytest.mark.parametrize(
-    ("passes", "phones", "level"),
-    [
-        (0, 0, "unseen"),
-        (5, 2, "rare"),
-        (40, 2, "rare"),
-        (3, 3, "low"),
-        (WELL_COVERED - 1, 3, "low"),
-        (WELL_COVERED, 3, "covered"),
-    ],
-)
-def test_coverage_level(passes: int, phones: int, level: str) -> None:
-    """Unseen without passes, rare below three phones, then low until ``WELL_COVERED``."""
-    assert coverage_level(passes, phones) == level
+from api.features import cell_features, coverage_features
 
 
 def _segment(passes: int, phones: int) -> dict[str, object]:

@@ -5,7 +5,13 @@ from typing import Any
 import h3
 import pytest
 
-from analytics.potholes.heatmap import MIN_PHONES, HeatCell, heat_cells
+from analytics.potholes.heatmap import (
+    MIN_PHONES,
+    WELL_COVERED,
+    HeatCell,
+    coverage_level,
+    heat_cells,
+)
 
 LAT, LON = 52.6700, -0.7200
 FAR = (52.7000, -0.7600)  # another cell at every resolution used here
@@ -54,3 +60,19 @@ def test_cells_follow_the_resolution_and_are_sorted() -> None:
         {h3.latlng_to_cell(LAT, LON, 8), h3.latlng_to_cell(*FAR, 8)}
     )
     assert all(c.phones == 3 and c.potholes == 0 for c in cells)
+
+
+@pytest.mark.parametrize(
+    ("passes", "phones", "level"),
+    [
+        (0, 0, "unseen"),
+        (5, 2, "rare"),
+        (40, 2, "rare"),
+        (3, 3, "low"),
+        (WELL_COVERED - 1, 3, "low"),
+        (WELL_COVERED, 3, "covered"),
+    ],
+)
+def test_coverage_level(passes: int, phones: int, level: str) -> None:
+    """Unseen without passes, rare below three phones, then low until ``WELL_COVERED``."""
+    assert coverage_level(passes, phones) == level
