@@ -31,24 +31,19 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
 REPO = Path(__file__).resolve().parents[1]
 if not __package__:
@@ -59,10 +54,11 @@ if not __package__:
 
 from analytics.forecasting.store import refresh_forecasts  # noqa: E402
 from api.settings import ApiSettings  # noqa: E402
+from deploy.embedded import free_port  # noqa: E402
 from ingest.db.connect import connect  # noqa: E402
-from ingest.db.migrate import migrate  # noqa: E402
-from simulators.realtime import register_town  # noqa: E402
+from simulators.history import register_town  # noqa: E402
 from simulators.world import build_world  # noqa: E402
+from tests.services import scratch_database  # noqa: E402
 
 COUNCIL = "benchtown"
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -73,61 +69,39 @@ TARGET_RPS, TARGET_P99_MS = 1000, 50.0
 # -- the database -------------------------------------------------------------------------------
 
 
-def with_database(url: str, name: str) -> str:
-    """``url`` pointing at database ``name`` (URL or key=value connection string)."""
-    if "://" in url:
-        return urlsplit(url)._replace(path=f"/{name}").geturl()
-    return make_conninfo(url, dbname=name)
-
-
 @contextlib.contextmanager
 def bench_database(
     admin_url: str, days: int, counters: int, seed: int, keep: bool
 ) -> Iterator[str]:
     """A fresh database with one town, ``days`` of footfall history and stored forecasts."""
-    name = f"bench_api_{uuid.uuid4().hex[:12]}"
-    url = with_database(admin_url, name)
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        started = time.perf_counter()
-        migrate(url)
-        world = build_world(COUNCIL, seed=seed, bins=24, counters=counters)
-        with connect(url) as conn:
-            rows = register_town(conn, world.town, "smartstreets", history_days=days, seed=seed)
-            forecasts = refresh_forecasts(conn, COUNCIL, datetime.now(UTC))
-            # Planner statistics, as a database in service has them (autovacuum would get
-            # there too, but not before the bench starts).
-            conn.execute("ANALYZE")
-            zones = conn.execute(
-                "SELECT count(DISTINCT zone) FROM device WHERE council = %s AND kind = 'counter'",
-                (COUNCIL,),
-            ).fetchone()
-        print(
-            f"database {name}: {counters} counters in {zones[0] if zones else 0} zones, "
-            f"{days} days of history ({rows} rows), {forecasts} forecast rows, "
-            f"built in {time.perf_counter() - started:.0f} s"
-        )
-        yield url
-    finally:
-        if keep:
-            print(f"kept database {name} ({url})")
-        else:
-            with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+    started = time.perf_counter()
+    with scratch_database(admin_url, "bench_api", keep=keep) as url:
+        name = conninfo_to_dict(url).get("dbname")
+        try:
+            world = build_world(COUNCIL, seed=seed, bins=24, counters=counters)
+            with connect(url) as conn:
+                rows = register_town(conn, world.town, "smartstreets", history_days=days, seed=seed)
+                forecasts = refresh_forecasts(conn, COUNCIL, datetime.now(UTC))
+                # Planner statistics, as a database in service has them (autovacuum would get
+                # there too, but not before the bench starts).
+                conn.execute("ANALYZE")
+                zones = conn.execute(
+                    "SELECT count(DISTINCT zone) FROM device "
+                    "WHERE council = %s AND kind = 'counter'",
+                    (COUNCIL,),
+                ).fetchone()
+            print(
+                f"database {name}: {counters} counters in {zones[0] if zones else 0} zones, "
+                f"{days} days of history ({rows} rows), {forecasts} forecast rows, "
+                f"built in {time.perf_counter() - started:.0f} s"
+            )
+            yield url
+        finally:
+            if keep:
+                print(f"kept database {name} ({url})")
 
 
 # -- the servers --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port free on loopback right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_ok(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 60) -> None:

@@ -17,7 +17,7 @@ from dashboards.cli import dashboards_app
 from deploy.demo import demo
 from ingest.cli import contract_app, db_app, devices_app, ingest
 from ingest.kernel.logs import LogFormat, configure_logging
-from simulators.cli import simulate
+from simulators.cli import simulate_app
 
 app = typer.Typer(
     name="smartstreets",
@@ -52,7 +52,7 @@ def _root(
 app.command()(demo)
 app.command()(ingest)
 app.command()(api)
-app.command()(simulate)
+app.add_typer(simulate_app, name="simulate")
 app.add_typer(db_app, name="db")
 app.add_typer(devices_app, name="devices")
 app.add_typer(tokens_app, name="tokens")

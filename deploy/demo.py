@@ -80,7 +80,7 @@ def start_platform(
     council = ["--council", DEMO_COUNCIL]
     children += [
         start_child("api", ["api", "--host", host, "--port", str(port)], env),
-        start_child("simulate", ["simulate", *council, "--seed", str(seed)], env),
+        start_child("simulate", ["simulate", "live", *council, "--seed", str(seed)], env),
         start_child("forecast", ["forecast", "refresh", *council, "--every", "900"], env),
         start_child("potholes", ["potholes", "refresh", *council, "--every", "300"], env),
         # Alerts are recorded (the alert table, the Operations dashboard) and sent only where

@@ -24,7 +24,7 @@ from ingest.db.councils import council_timezone
 from ingest.db.registry import write_registry_csv
 from ingest.errors import first_line
 from simulators.backfill import backfill_phones
-from simulators.realtime import register_town
+from simulators.history import register_town
 from simulators.world import World, build_world
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ingest.contract.payloads import BinFillReading, BinFlag
+from ingest.kernel.params import require, require_in
 from simulators.calendar import DayFactors
 from simulators.footfall import LOCAL
 
@@ -161,14 +162,13 @@ class BinSensorParams:
     battery_drop_per_day: float = 0.002
 
     def __post_init__(self) -> None:
-        if not 1 <= self.report_every_min <= 1440:
-            raise ValueError("Expected report_every_min in [1, 1440].")
-        if not 0 <= self.noise_sd <= 20:
-            raise ValueError("Expected noise_sd in [0, 20].")
-        if not 0 <= self.stuck_per_day <= 1:
-            raise ValueError("Expected stuck_per_day in [0, 1].")
-        if not 0 < self.stuck_days[0] <= self.stuck_days[1]:
-            raise ValueError("Expected 0 < stuck_days[0] <= stuck_days[1].")
+        require_in("report_every_min", self.report_every_min, 1, 1440)
+        require_in("noise_sd", self.noise_sd, 0, 20)
+        require_in("stuck_per_day", self.stuck_per_day, 0, 1)
+        require(
+            0 < self.stuck_days[0] <= self.stuck_days[1],
+            "Expected 0 < stuck_days[0] <= stuck_days[1].",
+        )
 
 
 @dataclass(frozen=True)
@@ -180,10 +180,8 @@ class CollectionPolicy:
     sunday: bool = False
 
     def __post_init__(self) -> None:
-        if not 0 <= self.hour <= 23:
-            raise ValueError("Expected hour in [0, 23].")
-        if not 0 <= self.threshold_pct <= 100:
-            raise ValueError("Expected threshold_pct in [0, 100].")
+        require_in("hour", self.hour, 0, 23)
+        require_in("threshold_pct", self.threshold_pct, 0, 100)
 
 
 @dataclass(frozen=True, slots=True)

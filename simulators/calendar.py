@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from analytics.forecasting.calendars import BANK_HOLIDAYS, is_school_holiday
+from ingest.kernel.params import require, require_in
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,8 @@ def day_factors(
     events_per_month
         Mean number of special event days (markets, fairs, parades) per 30 days.
     """
-    if days < 0:
-        raise ValueError("Expected days >= 0.")
-    if not 0 <= events_per_month <= 30:
-        raise ValueError("Expected events_per_month in [0, 30].")
+    require(days >= 0, "Expected days >= 0.")
+    require_in("events_per_month", events_per_month, 0, 30)
     rng = random.Random(f"calendar-{seed}")
     weather_state = 0.0
     out = []

@@ -1,4 +1,4 @@
-"""The ``simulate`` command."""
+"""``smartstreets simulate live|backfill|load``: a synthetic town, one mode per subcommand."""
 
 import logging
 import signal
@@ -6,54 +6,113 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any, NoReturn
 
 import psycopg
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
+from ingest.contract.decode import describe_validation_error
 from ingest.db.connect import connect
-from ingest.errors import IngestError
+from ingest.errors import IngestError, first_line
 from ingest.kernel.cli import DatabaseUrlOption, MqttUrlOption, fail, service_settings
 from ingest.mqtt import close_client, open_client
 from ingest.settings import ServiceSettings
-from simulators.backfill import backfill
+from simulators.backfill import backfill as run_backfill
+from simulators.history import register_town
 from simulators.load import run_load
 from simulators.misbehave import Misbehaviour
-from simulators.realtime import RealtimeOptions, RealtimeSimulator, register_town
-from simulators.world import build_world
+from simulators.realtime import RealtimeOptions, RealtimeSimulator
+from simulators.world import World, build_world
 
 log = logging.getLogger(__name__)
 
+# Before the subcommands, ``simulate`` chose its mode by flags: these now belong to another mode.
+_MOVED = {
+    "--days": "backfill --days",
+    "--load": "load --rate",
+    "--out": "backfill --out",
+    "--end": "backfill --end",
+    "--database": "backfill --database",
+    "--no-database": "backfill --no-database",
+}
 
-def simulate(
-    council: str = typer.Option("rutland", help="Council slug of the simulated town."),
-    seed: int = typer.Option(1, help="Seed: the same seed gives the same town and readings."),
-    bins: int | None = typer.Option(
-        None, min=0, max=100_000, help="Number of bins (default 24 live, 500 with --days)."
-    ),
-    counters: int | None = typer.Option(
-        None, min=0, max=10_000, help="People counters (default 6 live, 20 with --days)."
-    ),
-    phones: int | None = typer.Option(
-        None, min=0, max=100_000, help="Phones reporting bumps (default 3 live, 50 with --days)."
-    ),
-    days: int | None = typer.Option(
-        None, min=1, max=3650, help="Backfill mode: simulate this many days of history, fast."
-    ),
-    out: Path = typer.Option(
-        Path("simulation"), help="Backfill mode: where the town and the ground truth go."
-    ),
-    end: datetime | None = typer.Option(
-        None,
-        formats=["%Y-%m-%d"],
-        help="Backfill mode: the day after the last one (default "
-        "today, UTC). Give it for output that is the same whenever it runs.",
-    ),
-    use_database: bool = typer.Option(
-        True,
-        "--database/--no-database",
-        help="Backfill mode: also write the history to the database (through ingest's writer).",
-    ),
+
+class _ModesGroup(TyperGroup):
+    """The modes as subcommands; a flag that chose a mode before gets a one-line pointer."""
+
+    # ``Any``: typer ships its own copy of click, whose Context is not public.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ctx.help_option_names:
+            live = self.commands["live"].params
+            _point_to_mode(args, {o for p in live for o in (*p.opts, *p.secondary_opts)})
+        return super().parse_args(ctx, args)
+
+
+def _point_to_mode(args: list[str], live_flags: set[str]) -> NoReturn:
+    flags = [a.split("=", 1)[0] for a in args if a.startswith("--")]
+    # --days chose backfill over every other flag, then --load chose load; the rest was live.
+    flag: str | None = next((f for f in ("--days", "--load") if f in flags), None)
+    flag = flag or next((f for f in flags if f in _MOVED), None)
+    if flag is not None:
+        fail(f"'simulate {flag}' is now 'smartstreets simulate {_MOVED[flag]} ...'", 2)
+    old = flags[0] if flags else args[0]
+    if old in live_flags:
+        fail(f"'simulate {old}' is now 'smartstreets simulate live {old} ...'", 2)
+    fail(f"no such option {old}: the modes are 'smartstreets simulate live|backfill|load'", 2)
+
+
+simulate_app = typer.Typer(
+    cls=_ModesGroup,
+    help="Run a synthetic town's bins, counters and phones: live over MQTT, as a fast backfill "
+    "of days of history with its ground truth, or as a load at a target message rate.",
+    no_args_is_help=True,
+)
+
+# -- options that several modes share -----------------------------------------------------------
+
+CouncilOption = typer.Option("rutland", help="Council slug of the simulated town.")
+SeedOption = typer.Option(1, help="Seed: the same seed gives the same town and readings.")
+OsmOption = typer.Option(
+    None,
+    exists=True,
+    dir_okay=False,
+    help="Take the roads from this OpenStreetMap extract (.osm.pbf) instead of generating a town.",
+)
+
+
+def _count(default: int, hi: int, what: str, lo: int = 0) -> Any:
+    return typer.Option(default, min=lo, max=hi, help=what)
+
+
+def _world(council: str, seed: int, bins: int, counters: int, osm: Path | None) -> World:
+    """The town, or a one-line error when its parameters are refused."""
+    try:
+        return build_world(council, seed=seed, bins=bins, counters=counters, osm=osm)
+    except ValidationError as exc:  # a device of the town refused by the registry's rules
+        fail(f"cannot build the town: {describe_validation_error(exc)}", 2)
+    except ValueError as exc:
+        fail(str(exc), 2)
+
+
+def _mqtt_url(settings: ServiceSettings) -> str:
+    if not settings.mqtt_url:
+        fail("SMARTSTREETS_MQTT_URL must be set (or use --mqtt-url)", 2)
+    return settings.mqtt_url
+
+
+# -- live ---------------------------------------------------------------------------------------
+
+
+@simulate_app.command()
+def live(
+    council: str = CouncilOption,
+    seed: int = SeedOption,
+    bins: int = _count(24, 100_000, "Number of bins."),
+    counters: int = _count(6, 10_000, "People counters."),
+    phones: int = _count(3, 100_000, "Phones reporting bumps."),
     speedup: float = typer.Option(60, min=0.001, help="How much faster than life bins fill."),
     bin_every: float = typer.Option(10, min=0.01, help="Seconds between a bin's readings."),
     counter_every: float = typer.Option(60, min=0.01, help="Seconds between a counter's counts."),
@@ -76,84 +135,35 @@ def simulate(
     silent: float = typer.Option(
         0, min=0, max=1, help="Chance per message that a device falls silent for 5 minutes."
     ),
-    osm: Path | None = typer.Option(
-        None,
-        exists=True,
-        dir_okay=False,
-        help="Take the roads from this OpenStreetMap extract "
-        "(.osm.pbf) instead of generating a town.",
-    ),
-    load: float | None = typer.Option(
-        None,
-        min=1,
-        help="Load mode: publish this many messages/s (bins round robin) for "
-        "--duration seconds and report the rate achieved.",
-    ),
+    osm: Path | None = OsmOption,
     database_url: str | None = DatabaseUrlOption,
     mqtt_url: str | None = MqttUrlOption,
 ) -> None:
-    """Run a synthetic town's bins, counters and phones: in real time over MQTT, or with --days
-    as a fast backfill that also writes the ground truth."""
+    """Publish the town's bins, counters and phones over MQTT live, misbehaving if asked."""
     settings = service_settings(database_url, mqtt_url)
-    if days is not None:
-        run_backfill(
-            settings,
-            council=council,
-            seed=seed,
-            bins=500 if bins is None else bins,
-            counters=20 if counters is None else counters,
-            phones=50 if phones is None else phones,
-            days=days,
-            out=out,
-            end=end,
-            use_database=use_database,
-            osm=osm,
-        )
-        return
-    if load is not None:
-        run_load_mode(
-            settings, council=council, seed=seed, bins=bins or 1000, rate=load, duration=duration
-        )
-        return
-    bins = 24 if bins is None else bins
-    counters = 6 if counters is None else counters
-    phones = 3 if phones is None else phones
-    if not settings.mqtt_url:
-        fail("SMARTSTREETS_MQTT_URL must be set (or use --mqtt-url)", 2)
+    broker = _mqtt_url(settings)
+    world = _world(council, seed, bins, counters, osm)
     try:
-        world = build_world(council, seed=seed, bins=bins, counters=counters, osm=osm)
-        town = world.town
+        knobs = Misbehaviour(
+            duplicate=duplicates, out_of_order=out_of_order, late=late, malformed=malformed,
+            clock_skew_s=clock_skew, silent=silent,
+        )  # fmt: skip
         options = RealtimeOptions(
             bin_every_s=bin_every,
             counter_every_s=counter_every,
             phones=phones,
             speedup=speedup,
             seed=seed,
-            misbehaviour=Misbehaviour(
-                duplicate=duplicates,
-                out_of_order=out_of_order,
-                late=late,
-                malformed=malformed,
-                clock_skew_s=clock_skew,
-                silent=silent,
-            ),
+            misbehaviour=knobs,
         )
     except ValueError as exc:
         fail(str(exc), 2)
     if register or history_days:
-        db_url = settings.database_url
-        if not db_url:
-            fail("--register and --history-days need SMARTSTREETS_DATABASE_URL", 2)
-        try:
-            with connect(db_url) as conn:
-                register_town(
-                    conn, town, settings.mqtt_prefix, history_days=history_days, seed=seed
-                )
-        except (IngestError, psycopg.Error) as exc:
-            fail(str(exc).strip().splitlines()[0])
-    client_id = f"smartstreets-sim-{council}-{seed}"
+        _register(settings, world, history_days, seed)
     try:
-        client = open_client(settings.mqtt_url, client_id, prefix=settings.mqtt_prefix)
+        client = open_client(
+            broker, f"smartstreets-sim-{council}-{seed}", prefix=settings.mqtt_prefix
+        )
     except IngestError as exc:
         fail(str(exc))
 
@@ -163,7 +173,7 @@ def simulate(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     sim = RealtimeSimulator(
-        town, client, settings.mqtt_prefix, options, world.network, world.features
+        world.town, client, settings.mqtt_prefix, options, world.network, world.features
     )
     log.info("simulating %s: %d bins, %d counters, %d phones", council, bins, counters, phones)
     sim.run(duration)
@@ -172,28 +182,50 @@ def simulate(
     log.info("simulator stopped after publishing %d messages %s", sim.published, faults or "")
 
 
-def run_backfill(
-    settings: ServiceSettings,
-    *,
-    council: str,
-    seed: int,
-    bins: int,
-    counters: int,
-    phones: int,
-    days: int,
-    out: Path,
-    end: datetime | None,
-    use_database: bool,
-    osm: Path | None = None,
+def _register(settings: ServiceSettings, world: World, history_days: int, seed: int) -> None:
+    """Import the town's devices, and ``history_days`` of history if it has none yet."""
+    if not settings.database_url:
+        fail("--register and --history-days need SMARTSTREETS_DATABASE_URL", 2)
+    try:
+        with connect(settings.database_url) as conn:
+            register_town(
+                conn, world.town, settings.mqtt_prefix, history_days=history_days, seed=seed
+            )
+    except (IngestError, psycopg.Error) as exc:
+        fail(first_line(exc))
+
+
+# -- backfill -----------------------------------------------------------------------------------
+
+
+@simulate_app.command()
+def backfill(
+    days: int = typer.Option(..., min=1, max=3650, help="Simulate this many days of history."),
+    council: str = CouncilOption,
+    seed: int = SeedOption,
+    bins: int = _count(500, 100_000, "Number of bins."),
+    counters: int = _count(20, 10_000, "People counters."),
+    phones: int = _count(50, 100_000, "Phones reporting bumps."),
+    out: Path = typer.Option(Path("simulation"), help="Where the town and the ground truth go."),
+    end: datetime | None = typer.Option(
+        None,
+        formats=["%Y-%m-%d"],
+        help="The day after the last one (default today, UTC). Give it for output that is the "
+        "same whenever it runs.",
+    ),
+    use_database: bool = typer.Option(
+        True,
+        "--database/--no-database",
+        help="Also write the history to the database (through ingest's writer).",
+    ),
+    osm: Path | None = OsmOption,
+    database_url: str | None = DatabaseUrlOption,
 ) -> None:
-    """The backfill mode of ``simulate``, with a progress bar."""
+    """Simulate days of history fast into the database, and the town and its truth into files."""
+    settings = service_settings(database_url)
     last = (end.date() if end else datetime.now(UTC).date()) - timedelta(days=1)
     start = last - timedelta(days=days - 1)
-    try:
-        world = build_world(council, seed=seed, bins=bins, counters=counters, osm=osm)
-        network, town, features = world.network, world.town, world.features
-    except ValueError as exc:
-        fail(str(exc), 2)
+    world = _world(council, seed, bins, counters, osm)
     if use_database and not settings.database_url:
         fail(
             "backfill writes to the database: set SMARTSTREETS_DATABASE_URL or use "
@@ -215,21 +247,21 @@ def run_backfill(
             )
             progress = stack.enter_context(Progress(*columns, transient=False))
             task = progress.add_task(f"simulating {days} days", total=bins + counters + phones)
-            result = backfill(
-                town,
+            result = run_backfill(
+                world.town,
                 start=start,
                 days=days,
                 seed=seed,
                 out=out,
                 prefix=settings.mqtt_prefix,
                 conn=conn,
-                network=network,
-                features=features,
+                network=world.network,
+                features=world.features,
                 phones=phones,
                 progress=lambda n: progress.advance(task, n),
             )
     except (IngestError, psycopg.Error) as exc:
-        fail(str(exc).strip().splitlines()[0])
+        fail(first_line(exc))
     except OSError as exc:
         fail(f"cannot write to {out}: {exc.strerror}")
     stored = ", ".join(f"{k}={v}" for k, v in sorted(result.written.items())) or "none (files only)"
@@ -239,27 +271,34 @@ def run_backfill(
     )
 
 
-def run_load_mode(
-    settings: ServiceSettings,
-    *,
-    council: str,
-    seed: int,
-    bins: int,
-    rate: float,
-    duration: float | None,
+# -- load ---------------------------------------------------------------------------------------
+
+
+@simulate_app.command()
+def load(
+    rate: float = typer.Option(
+        ...,
+        min=1,
+        help="Publish this many messages/s (bins round robin) and report the rate the broker took.",
+    ),
+    duration: float = typer.Option(..., min=0, help="Publish for this many seconds."),
+    council: str = CouncilOption,
+    seed: int = SeedOption,
+    bins: int = _count(1000, 100_000, "Number of bins publishing.", lo=1),
+    mqtt_url: str | None = MqttUrlOption,
 ) -> None:
-    """The load mode of ``simulate``: a target rate, and the rate the broker took."""
-    if duration is None:
-        fail("--load needs --duration", 2)
-    if not settings.mqtt_url:
-        fail("SMARTSTREETS_MQTT_URL must be set (or use --mqtt-url)", 2)
+    """Publish at a target message rate, and report the rate the broker acknowledged."""
+    settings = service_settings(mqtt_url=mqtt_url)
+    broker = _mqtt_url(settings)
     devices = [f"{council}-bin-{i + 1:04d}" for i in range(bins)]
     try:
-        client = open_client(settings.mqtt_url, f"smartstreets-load-{council}-{seed}")
+        client = open_client(broker, f"smartstreets-load-{council}-{seed}")
     except IngestError as exc:
         fail(str(exc))
     try:
         report = run_load(client, settings.mqtt_prefix, council, devices, rate, duration)
+    except ValueError as exc:
+        fail(str(exc), 2)
     finally:
         close_client(client)
     print(

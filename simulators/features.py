@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from analytics.geo.roads import RoadClass, RoadNetwork
+from ingest.kernel.params import require, require_in
 
 FeatureKind = Literal["pothole", "speed_hump", "manhole", "rough"]
 FEATURE_KINDS: tuple[FeatureKind, ...] = get_args(FeatureKind)
@@ -41,14 +42,13 @@ class RoadFeature:
     length_m: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.kind not in FEATURE_KINDS:
-            raise ValueError(f"Expected kind in {FEATURE_KINDS}.")
-        if not (-90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0):
-            raise ValueError("Expected lat in [-90, 90] and lon in [-180, 180].")
-        if not 0.0 <= self.severity <= 1.0:
-            raise ValueError("Expected severity in [0, 1].")
-        if not 0.0 <= self.length_m <= 10_000.0:
-            raise ValueError("Expected length_m in [0, 10000].")
+        require(self.kind in FEATURE_KINDS, f"Expected kind in {FEATURE_KINDS}.")
+        require(
+            -90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0,
+            "Expected lat in [-90, 90] and lon in [-180, 180].",
+        )
+        require_in("severity", self.severity, 0.0, 1.0)
+        require_in("length_m", self.length_m, 0.0, 10_000.0)
 
 
 # Per kind: weight of each road class, then severity and length (m) ranges.
@@ -97,16 +97,14 @@ def place_features(
         "manhole": manholes,
         "rough": rough_segments,
     }
-    if any(c < 0 for c in counts.values()):
-        raise ValueError("Expected feature counts >= 0.")
+    require(all(c >= 0 for c in counts.values()), "Expected feature counts >= 0.")
     features: list[RoadFeature] = []
     for kind, count in counts.items():
         weights, (s0, s1), (l0, l1) = _PLACEMENT[kind]
         edges = [e for e in network.edges if weights.get(e.road_class, 0) > 0 and e.length_m > 0]
         if count == 0:
             continue
-        if not edges:
-            raise ValueError(f"Expected roads to place {kind} features on.")
+        require(bool(edges), f"Expected roads to place {kind} features on.")
         chosen = rng.choices(edges, [weights[e.road_class] * e.length_m for e in edges], k=count)
         for n, edge in enumerate(chosen, start=1):
             # Away from the ends, so a feature belongs to one road rather than a junction.

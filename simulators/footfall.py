@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from ingest.kernel.params import require_in
+
 LOCAL = ZoneInfo("Europe/London")
 
 if TYPE_CHECKING:
@@ -91,10 +93,8 @@ def simulate_counter(
     between ``outage_hours``; its periods are still yielded with ``reported=False``, so the
     truth shows what was missed while the counter sends nothing (not zeros).
     """
-    if not 1 <= period_min <= 1440:
-        raise ValueError("Expected period_min in [1, 1440].")
-    if not 0 <= outage_per_day <= 1:
-        raise ValueError("Expected outage_per_day in [0, 1].")
+    require_in("period_min", period_min, 1, 1440)
+    require_in("outage_per_day", outage_per_day, 0, 1)
     if not days:
         return
     first = days[0].day

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import paho.mqtt.client as mqtt
 
 from ingest.contract.topics import Stream, build_topic
+from ingest.kernel.params import require
 from ingest.mqtt import Publisher
 
 
@@ -40,8 +41,10 @@ def run_load(
     duration: float,
 ) -> LoadReport:
     """Publish bin readings from ``device_ids`` at ``rate`` messages/s for ``duration`` s."""
-    if rate <= 0 or duration <= 0 or not device_ids:
-        raise ValueError("Expected rate > 0, duration > 0 and at least one device.")
+    require(
+        rate > 0 and duration > 0 and bool(device_ids),
+        "Expected rate > 0, duration > 0 and at least one device.",
+    )
     publisher = Publisher(client)
     topics = [build_topic(prefix, council, Stream.BIN_FILL, d) for d in device_ids]
     burst = max(1, int(rate / 100))  # ~100 bursts a second keeps pacing smooth and cheap

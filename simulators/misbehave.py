@@ -9,6 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ingest.kernel.params import require, require_all_in
+
+_CHANCES = ("duplicate", "out_of_order", "late", "malformed", "silent")
 _TIME_FIELDS = ("ts", "period_start", "period_end")
 # Deleting one of these breaks any payload; deleting an optional field would not.
 _REQUIRED = frozenset(
@@ -46,25 +49,16 @@ class Misbehaviour:
     silent_s: float = 300.0
 
     def __post_init__(self) -> None:
-        for name in ("duplicate", "out_of_order", "late", "malformed", "silent"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"Expected {name} in [0, 1].")
-        if self.late_s < 0 or self.silent_s < 0 or self.clock_skew_s < 0:
-            raise ValueError("Expected late_s, silent_s and clock_skew_s >= 0.")
+        require_all_in(self, _CHANCES, 0, 1)
+        require(
+            self.late_s >= 0 and self.silent_s >= 0 and self.clock_skew_s >= 0,
+            "Expected late_s, silent_s and clock_skew_s >= 0.",
+        )
 
     @property
     def any(self) -> bool:
         """Whether any knob is turned."""
-        return any(
-            (
-                self.duplicate,
-                self.out_of_order,
-                self.late,
-                self.malformed,
-                self.clock_skew_s,
-                self.silent,
-            )
-        )
+        return any(getattr(self, name) for name in (*_CHANCES, "clock_skew_s"))
 
 
 def corrupt(body: bytes, rng: random.Random) -> bytes:

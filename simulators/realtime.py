@@ -1,4 +1,4 @@
-"""Publish the town's readings over MQTT as they happen, and backfill footfall history.
+"""Publish the town's readings over MQTT as they happen.
 
 Timestamps are always the real clock, so "now" on the API means now. ``speedup`` makes bins
 fill faster than life so that a few minutes of demo show bins filling and being emptied.
@@ -8,29 +8,24 @@ import logging
 import math
 import random
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
-import psycopg
 
-from analytics.geo.geometry import haversine_m
+from analytics.geo.geometry import haversine_m, moved
 from analytics.geo.roads import RoadNetwork
-from ingest.contract.decode import decode
-from ingest.contract.payloads import BinFillReading, BinFlag, BumpReport, FootfallCount, Payload
+from ingest.contract.payloads import BinFillReading, BinFlag, BumpReport, FootfallCount
 from ingest.contract.topics import Stream, build_topic
-from ingest.db.connect import refresh_rollups
-from ingest.db.registry import import_devices
-from ingest.db.writer import Message, StreamWriter
+from ingest.kernel.params import require
 from ingest.mqtt import Publisher
-from simulators.bins import as_reading, simulate_bin
-from simulators.calendar import day_factors
 from simulators.features import RoadFeature
 from simulators.footfall import sample_count
 from simulators.misbehave import MisbehavingPublisher, Misbehaviour
 from simulators.phones import simulate_trip
-from simulators.town import Town, offset_metres
+from simulators.sink import encode
+from simulators.town import Town
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +52,8 @@ class RealtimeOptions:
 
     def __post_init__(self) -> None:
         for name in ("bin_every_s", "counter_every_s", "bump_every_s", "speedup"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"Expected {name} > 0.")
-        if self.phones < 0:
-            raise ValueError("Expected phones >= 0.")
-
-
-def _payload(model: Payload) -> bytes:
-    return model.model_dump_json(exclude_none=True).encode()
+            require(getattr(self, name) > 0, f"Expected {name} > 0.")
+        require(self.phones >= 0, "Expected phones >= 0.")
 
 
 def bump_samples(rng: random.Random, peak: float, hz: float = 50, n: int = 32) -> list[float]:
@@ -143,7 +132,7 @@ class RealtimeSimulator:
                 temperature_c=round(self.rng.gauss(11, 2), 1),
                 flags=flags,
             )
-            self._publish(Stream.BIN_FILL, sim.device.device_id, _payload(reading))
+            self._publish(Stream.BIN_FILL, sim.device.device_id, encode(reading))
 
     def publish_counts(self, now: datetime) -> None:
         """One count per counter for the period since its last report."""
@@ -161,7 +150,7 @@ class RealtimeSimulator:
                 count_in=split,
                 count_out=count - split,
             )
-            self._publish(Stream.FOOTFALL, device_id, _payload(reading))
+            self._publish(Stream.FOOTFALL, device_id, encode(reading))
             self.counter_last[device_id] = now
 
     def publish_trip(self, now: datetime) -> None:
@@ -180,9 +169,9 @@ class RealtimeSimulator:
         self.trips += 1
         phone = f"phone-{self.options.seed}-{self.rng.randrange(self.options.phones):03d}"
         for report in trip.reports:
-            self._publish(Stream.BUMP, phone, _payload(report))
+            self._publish(Stream.BUMP, phone, encode(report))
         if trip.coverage is not None:
-            self._publish(Stream.COVERAGE, phone, _payload(trip.coverage))
+            self._publish(Stream.COVERAGE, phone, encode(trip.coverage))
 
     def publish_bump(self, now: datetime) -> None:
         """A jolt from one of the phones: from a whole trip when the town has roads, else a
@@ -191,9 +180,8 @@ class RealtimeSimulator:
             self.publish_trip(now)
             return
         phone = self.rng.randrange(self.options.phones)
-        lat, lon = offset_metres(
-            self.town.centre, self.rng.uniform(-1200, 1200), self.rng.uniform(-1200, 1200)
-        )
+        north, east = self.rng.uniform(-1200, 1200), self.rng.uniform(-1200, 1200)
+        lat, lon = moved(*self.town.centre, east, north)
         peak = round(self.rng.uniform(0.3, 2.5), 3)
         report = BumpReport(
             ts=now,
@@ -206,7 +194,7 @@ class RealtimeSimulator:
             sample_hz=50.0,
             samples_z_g=bump_samples(self.rng, peak),
         )
-        self._publish(Stream.BUMP, f"phone-{self.options.seed}-{phone:03d}", _payload(report))
+        self._publish(Stream.BUMP, f"phone-{self.options.seed}-{phone:03d}", encode(report))
 
     def run(self, duration: float | None = None) -> None:
         """Publish until ``options.stop`` is set or ``duration`` seconds have passed."""
@@ -236,82 +224,3 @@ class RealtimeSimulator:
             self.faults.flush_late()
         if not self.publisher.flush():
             log.warning("the broker did not acknowledge every message before the simulator stopped")
-
-
-def _history(town: Town, prefix: str, days: int, until: datetime, seed: int) -> Iterator[Message]:
-    rng = random.Random(seed)
-    start = (until - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
-    step = timedelta(minutes=15)
-    for sim in town.counters:
-        t = start
-        while t + step <= until:
-            count = sample_count(rng, sim.peak_per_hour, t, t + step)
-            body = _payload(FootfallCount(period_start=t, period_end=t + step, count=count))
-            topic = build_topic(prefix, town.council, Stream.FOOTFALL, sim.device.device_id)
-            received = t + step
-            yield Message(topic, body, received, decode(prefix, topic, body, received))
-            t += step
-    # Bins: readings as their sensors sent them, emptied by a morning round above a threshold.
-    first = (start - timedelta(days=1)).date()
-    factors = day_factors(first, days + 2, seed)
-    for bin_sim in town.bins:
-        bin_rng = random.Random(f"{seed}-{bin_sim.device.device_id}")
-        topic = build_topic(prefix, town.council, Stream.BIN_FILL, bin_sim.device.device_id)
-        for seq, s in enumerate(
-            simulate_bin(bin_sim.location_type, bin_sim.fill_rate_pct_h, factors, bin_rng)
-        ):
-            if not start <= s.ts <= until:
-                continue
-            reading = as_reading(s, seq)
-            body = _payload(reading)
-            yield Message(topic, body, s.ts, decode(prefix, topic, body, s.ts))
-
-
-def backfill_footfall(
-    conn: psycopg.Connection,
-    town: Town,
-    prefix: str,
-    *,
-    days: int,
-    until: datetime,
-    seed: int = 1,
-    batch: int = 5000,
-) -> int:
-    """Write ``days`` of 15-minute counts and bin readings straight to the database, through
-    the same decoder and writer as ingest (fast, and the history is validated exactly as live
-    data would be).
-
-    Returns the rows written; existing rows are left alone, so running it twice is harmless.
-    """
-    writer = StreamWriter(conn)
-    pending: list[Message] = []
-    written = 0
-    for message in _history(town, prefix, days, until, seed):
-        pending.append(message)
-        if len(pending) >= batch:
-            written += sum(writer.write(pending).written.values())
-            pending = []
-    if pending:
-        written += sum(writer.write(pending).written.values())
-    refresh_rollups(conn, until - timedelta(days=days + 1), until)
-    return written
-
-
-def register_town(
-    conn: psycopg.Connection, town: Town, prefix: str, *, history_days: int = 0, seed: int = 1
-) -> int:
-    """Register the town's devices and, if its counters have no history yet, backfill
-    ``history_days`` of footfall. Returns the history rows written (0 when there was some)."""
-    import_devices(conn, town.devices())
-    if not history_days:
-        return 0
-    has_history = conn.execute(
-        "SELECT 1 FROM footfall_count WHERE council = %s LIMIT 1", (town.council,)
-    ).fetchone()
-    if has_history:
-        return 0
-    rows = backfill_footfall(
-        conn, town, prefix, days=history_days, until=datetime.now(UTC), seed=seed
-    )
-    log.info("backfilled %d days of footfall history (%d rows)", history_days, rows)
-    return rows

@@ -9,8 +9,9 @@ import math
 import random
 from dataclasses import dataclass
 
-from analytics.geo.geometry import METRES_PER_DEGREE, haversine_m
+from analytics.geo.geometry import haversine_m, moved
 from analytics.geo.roads import Edge, Node, RoadClass, RoadNetwork, Zone
+from ingest.kernel.params import require, require_in
 
 
 @dataclass(frozen=True)
@@ -41,20 +42,20 @@ class TownParams:
     zones: tuple[str, ...] = ("high-street", "market-place", "station")
 
     def __post_init__(self) -> None:
-        if not (-80.0 <= self.centre[0] <= 80.0 and -180.0 <= self.centre[1] <= 180.0):
-            raise ValueError("Expected centre latitude in [-80, 80] and longitude in [-180, 180].")
-        if not 1 <= self.grid <= 50:
-            raise ValueError("Expected grid in [1, 50].")
-        if not 20.0 <= self.block_m <= 1000.0:
-            raise ValueError("Expected block_m in [20, 1000].")
-        if not 4 * self.block_m <= self.ring_radius_m <= 20_000.0:
-            raise ValueError(f"Expected ring_radius_m in [{4 * self.block_m}, 20000].")
+        require(
+            -80.0 <= self.centre[0] <= 80.0 and -180.0 <= self.centre[1] <= 180.0,
+            "Expected centre latitude in [-80, 80] and longitude in [-180, 180].",
+        )
+        require_in("grid", self.grid, 1, 50)
+        require_in("block_m", self.block_m, 20.0, 1000.0)
+        require_in("ring_radius_m", self.ring_radius_m, 4 * self.block_m, 20_000.0)
         # The high street must end well inside the ring, where the grid is not clipped away.
-        if not self.block_m <= self.high_street_length_m <= 1.2 * self.ring_radius_m:
-            hi = 1.2 * self.ring_radius_m
-            raise ValueError(f"Expected high_street_length_m in [{self.block_m}, {hi}].")
-        if len(set(self.zones)) != len(self.zones) or not all(self.zones):
-            raise ValueError("Expected distinct, non-empty zone names.")
+        hi = 1.2 * self.ring_radius_m
+        require_in("high_street_length_m", self.high_street_length_m, self.block_m, hi)
+        require(
+            len(set(self.zones)) == len(self.zones) and all(self.zones),
+            "Expected distinct, non-empty zone names.",
+        )
 
 
 _TREES = ("Ash", "Beech", "Cedar", "Elm", "Hazel", "Holly", "Larch", "Lime", "Maple", "Oak")
@@ -106,6 +107,23 @@ class _Builder:
             raise RuntimeError("Generated road network is not connected.")
 
 
+@dataclass(frozen=True)
+class _Axes:
+    """The town's frame: ``theta`` is the high street's direction, anticlockwise from east."""
+
+    theta: float
+
+    def at(self, u: float, w: float) -> _XY:
+        """Metres east and north of a point ``u`` along and ``w`` across the high street."""
+        c, s = math.cos(self.theta), math.sin(self.theta)
+        return u * c - w * s, u * s + w * c
+
+    def arm_name(self, du: int, dw: int) -> str:
+        """The name of a primary leaving the centre in direction (``du``, ``dw``)."""
+        east, north = self.at(du, dw)
+        return f"{_COMPASS[round(math.degrees(math.atan2(east, north)) / 45) % 8]} Road"
+
+
 def generate_town(params: TownParams = TownParams(), seed: int = 1) -> RoadNetwork:
     """Generate a connected small-town road network.
 
@@ -127,20 +145,32 @@ def generate_town(params: TownParams = TownParams(), seed: int = 1) -> RoadNetwo
         A network in which every node is reachable from the depot.
     """
     p, rng, b = params, random.Random(seed), _Builder()
-    theta = rng.uniform(0.0, math.pi)  # direction of the high street, anticlockwise from east
-
-    def at(u: float, w: float) -> _XY:
-        """Metres east and north of a point ``u`` along and ``w`` across the high street."""
-        return u * math.cos(theta) - w * math.sin(theta), u * math.sin(theta) + w * math.cos(theta)
-
-    def arm_name(du: int, dw: int) -> str:
-        east, north = at(du, dw)
-        return f"{_COMPASS[round(math.degrees(math.atan2(east, north)) / 45) % 8]} Road"
-
-    # Grid cell (i, j) is i blocks along and j across the high street; row 0 holds the high
-    # street (its own spacing, so it has the requested length) and column 0 the cross primary.
-    cells: dict[tuple[int, int], int] = {}
+    axes = _Axes(rng.uniform(0.0, math.pi))
     h = math.ceil(p.high_street_length_m / 2 / p.block_m)  # high-street segments each side
+    cells = _grid(p, axes, h, b, rng)
+    removed = _streets(axes, h, cells, b, rng)
+    ring = _ring(p, axes, b, rng)
+    for di, dj in ((1, 0), (0, 1), (-1, 0), (0, -1)):
+        s = 0
+        while (di * (s + 1), dj * (s + 1)) in cells:
+            s += 1
+        end = _ring_towards(b, ring, axes.theta + math.atan2(dj, di))
+        b.chain(cells[di * s, dj * s], end, RoadClass.PRIMARY, axes.arm_name(di, dj), p.block_m)
+    depot = _depot(p, axes, b, ring, rng)
+    b.reconnect(removed)
+    return _to_network(b, p.centre, depot, _zones(p, axes))
+
+
+def _grid(
+    p: TownParams, axes: _Axes, h: int, b: _Builder, rng: random.Random
+) -> dict[tuple[int, int], int]:
+    """The jittered grid's nodes inside the ring, by cell.
+
+    Cell (i, j) is i blocks along and j across the high street; row 0 holds the high street
+    (its own spacing, ``h`` segments each side, so it has the requested length) and column 0
+    the cross primary.
+    """
+    cells: dict[tuple[int, int], int] = {}
     jit = 0.12 * p.block_m
     for i in range(-max(p.grid, h), max(p.grid, h) + 1):
         for j in range(-p.grid, p.grid + 1):
@@ -155,8 +185,15 @@ def generate_town(params: TownParams = TownParams(), seed: int = 1) -> RoadNetwo
             # The two axes stay straight-ish (a few metres); the rest of the grid wobbles.
             du = 0.0 if j == 0 else rng.uniform(-1, 1) * (3.0 if i == 0 else jit)
             dw = 0.0 if i == 0 else rng.uniform(-1, 1) * (3.0 if j == 0 else jit)
-            cells[i, j] = b.node(at(u + du, w + dw))
+            cells[i, j] = b.node(axes.at(u + du, w + dw))
+    return cells
 
+
+def _streets(
+    axes: _Axes, h: int, cells: dict[tuple[int, int], int], b: _Builder, rng: random.Random
+) -> list[_Link]:
+    """Link neighbouring cells: the high street and the primaries along the axes, named
+    residential streets elsewhere, of which some are left out; returns those left out."""
     optional: list[_Link] = []
     for (i, j), n in cells.items():
         for di, dj in ((1, 0), (0, 1)):
@@ -172,58 +209,62 @@ def generate_town(params: TownParams = TownParams(), seed: int = 1) -> RoadNetwo
                 b.links.append((n, m, RoadClass.HIGH_STREET, "High Street"))
             else:
                 side = 1 if along >= 0 else -1
-                b.links.append((n, m, RoadClass.PRIMARY, arm_name(di * side, dj * side)))
+                b.links.append((n, m, RoadClass.PRIMARY, axes.arm_name(di * side, dj * side)))
     removed: list[_Link] = []
     for link in optional:
         (removed if rng.random() < _REMOVED_SHARE else b.links).append(link)
+    return removed
 
+
+def _ring(p: TownParams, axes: _Axes, b: _Builder, rng: random.Random) -> list[int]:
+    """The ring road: 16 to 24 nodes, a little irregular in angle and radius."""
     k = rng.randint(16, 24)
     ring = []
     for r in range(k):
-        a = theta + math.tau * (r + rng.uniform(-0.2, 0.2)) / k
+        a = axes.theta + math.tau * (r + rng.uniform(-0.2, 0.2)) / k
         radius = p.ring_radius_m * rng.uniform(0.95, 1.05)
         ring.append(b.node((radius * math.cos(a), radius * math.sin(a))))
     b.links += [(ring[r], ring[(r + 1) % k], RoadClass.RING, "Ring Road") for r in range(k)]
+    return ring
 
-    def ring_towards(angle: float) -> int:
-        def off(n: int) -> float:
-            return abs(math.remainder(math.atan2(b.xy[n][1], b.xy[n][0]) - angle, math.tau))
 
-        return min(ring, key=off)
+def _ring_towards(b: _Builder, ring: list[int], angle: float) -> int:
+    """The ring node closest in direction to ``angle`` (anticlockwise from east)."""
 
-    for di, dj in ((1, 0), (0, 1), (-1, 0), (0, -1)):
-        s = 0
-        while (di * (s + 1), dj * (s + 1)) in cells:
-            s += 1
-        end = ring_towards(theta + math.atan2(dj, di))
-        b.chain(cells[di * s, dj * s], end, RoadClass.PRIMARY, arm_name(di, dj), p.block_m)
+    def off(n: int) -> float:
+        return abs(math.remainder(math.atan2(b.xy[n][1], b.xy[n][0]) - angle, math.tau))
 
-    # The depot goes on a diagonal, between primaries, one block in from the ring.
-    gate = ring_towards(theta + math.pi / 4 + rng.randrange(4) * math.pi / 2)
+    return min(ring, key=off)
+
+
+def _depot(p: TownParams, axes: _Axes, b: _Builder, ring: list[int], rng: random.Random) -> int:
+    """The depot: on a diagonal, between primaries, one block in from the ring."""
+    gate = _ring_towards(b, ring, axes.theta + math.pi / 4 + rng.randrange(4) * math.pi / 2)
     shrink = 1 - p.block_m / math.hypot(*b.xy[gate])
     depot = b.node((b.xy[gate][0] * shrink, b.xy[gate][1] * shrink))
     b.links.append((gate, depot, RoadClass.SERVICE, "Depot Road"))
-    b.reconnect(removed)
+    return depot
 
+
+def _zones(p: TownParams, axes: _Axes) -> list[tuple[str, list[_XY]]]:
+    """The town-centre zones: rectangles laid end to end along the high street."""
     length, half, pad = p.high_street_length_m, 0.4 * p.block_m, 0.25 * p.block_m
     zones_xy: list[tuple[str, list[_XY]]] = []
     for z, name in enumerate(p.zones):
         u0 = -length / 2 + z * length / len(p.zones) - (pad if z == 0 else 0.0)
         u1 = -length / 2 + (z + 1) * length / len(p.zones) + (pad if z == len(p.zones) - 1 else 0.0)
         corners = ((u0, -half), (u1, -half), (u1, half), (u0, half), (u0, -half))
-        zones_xy.append((name, [at(u, w) for u, w in corners]))
-    return _to_network(b, p.centre, depot, zones_xy)
+        zones_xy.append((name, [axes.at(u, w) for u, w in corners]))
+    return zones_xy
 
 
 def _to_network(
     b: _Builder, centre: tuple[float, float], depot: int, zones_xy: list[tuple[str, list[_XY]]]
 ) -> RoadNetwork:
-    lat0, lon0 = centre
-    per_lon = METRES_PER_DEGREE * math.cos(math.radians(lat0))
-
     def ll(xy: _XY) -> tuple[float, float]:
         # Rounded to about a centimetre, so the GeoJSON stays compact and the text reproducible.
-        return round(lat0 + xy[1] / METRES_PER_DEGREE, 7), round(lon0 + xy[0] / per_lon, 7)
+        lat, lon = moved(*centre, *xy)
+        return round(lat, 7), round(lon, 7)
 
     nodes = tuple(Node(i, *ll(xy)) for i, xy in enumerate(b.xy))
     edges = []

@@ -2,12 +2,14 @@
 street, each with how it behaves (fill rate, footfall). Positions are reproducible from the
 seed."""
 
-import math
 import random
 from dataclasses import dataclass
+from typing import Literal
 
+from analytics.geo.geometry import moved
 from analytics.geo.roads import RoadClass, RoadNetwork
 from ingest.db.registry import DeviceCreate
+from ingest.kernel.params import require
 
 CENTRE = (52.6697, -0.7269)  # Oakham, Rutland: the shared OpenStreetMap extract covers it
 ZONES = ("high-street", "market-place", "station")
@@ -49,9 +51,9 @@ class Town:
 def offset_metres(
     centre: tuple[float, float], metres_north: float, metres_east: float
 ) -> tuple[float, float]:
-    lat = centre[0] + metres_north / 111_320
-    lon = centre[1] + metres_east / (111_320 * math.cos(math.radians(centre[0])))
-    return lat, lon
+    """The point ``metres_north`` and ``metres_east`` of ``centre``: :func:`moved` with the
+    arguments in the order the tests' routes are written in (north first)."""
+    return moved(centre[0], centre[1], metres_east, metres_north)
 
 
 def make_town_on(
@@ -69,9 +71,14 @@ def make_town_on(
     streets, transport-hub bins on primary roads; counters sit on the high street, in the zone
     that contains them.
     """
-    if bins < 0 or counters < 0:
-        raise ValueError("Expected bins >= 0 and counters >= 0.")
+    require(bins >= 0 and counters >= 0, "Expected bins >= 0 and counters >= 0.")
     rng = random.Random(f"town-{seed}")
+    sim_bins = _place_bins(network, council, bins, rng)
+    sim_counters = _place_counters(network, council, counters, rng)
+    return Town(council, centre, tuple(sim_bins), tuple(sim_counters))
+
+
+def _place_bins(network: RoadNetwork, council: str, n: int, rng: random.Random) -> list[SimBin]:
     high = network.edges_by_class(RoadClass.HIGH_STREET)
     pools = {
         "high_street": high,
@@ -84,33 +91,46 @@ def make_town_on(
     # fill rates between collections of 334 Edinburgh litter bins with Enevo sensors in 2016
     # (City of Edinburgh Council, OGL v3; see analytics.routing.calibration).
     rates = {"high_street": 2.6, "transport_hub": 1.9, "park": 1.6, "residential": 0.9}
-    zones = [z.name for z in network.zones] or list(ZONES)
     sim_bins = []
-    for i in range(bins):
+    for i in range(n):
         kind = rng.choices(BIN_TYPES, weights=(4, 2, 5, 1))[0]
         lat, lon = network.point_along(rng.choice(pools[kind]), rng.uniform(0.1, 0.9))
         size = BIN_SIZES[3] if kind == "transport_hub" else rng.choice(BIN_SIZES[:3])
-        device = DeviceCreate(
-            council=council,
-            kind="bin",
-            device_id=f"{council}-bin-{i + 1:04d}",
-            lat=lat,
-            lon=lon,
-            zone=network.zone_of(lat, lon),
-            capacity_litres=size,
-        )
+        device_id = f"{council}-bin-{i + 1:04d}"
+        device = _device(council, "bin", device_id, lat, lon, network.zone_of(lat, lon), size)
         sim_bins.append(SimBin(device, kind, rates[kind] * rng.uniform(0.6, 1.4)))
+    return sim_bins
+
+
+def _place_counters(
+    network: RoadNetwork, council: str, n: int, rng: random.Random
+) -> list[SimCounter]:
+    high = network.edges_by_class(RoadClass.HIGH_STREET)
+    zones = [z.name for z in network.zones] or list(ZONES)
     sim_counters = []
-    for i in range(counters):
+    for i in range(n):
         lat, lon = network.point_along(high[i % len(high)], rng.uniform(0.2, 0.8))
         zone = network.zone_of(lat, lon) or zones[i % len(zones)]
-        device = DeviceCreate(
-            council=council,
-            kind="counter",
-            device_id=f"{council}-counter-{i + 1:03d}",
-            lat=lat,
-            lon=lon,
-            zone=zone,
-        )
+        device = _device(council, "counter", f"{council}-counter-{i + 1:03d}", lat, lon, zone)
         sim_counters.append(SimCounter(device, rng.uniform(300, 1200)))
-    return Town(council, centre, tuple(sim_bins), tuple(sim_counters))
+    return sim_counters
+
+
+def _device(
+    council: str,
+    kind: Literal["bin", "counter"],
+    device_id: str,
+    lat: float,
+    lon: float,
+    zone: str | None,
+    capacity_litres: int | None = None,
+) -> DeviceCreate:
+    return DeviceCreate(
+        council=council,
+        kind=kind,
+        device_id=device_id,
+        lat=lat,
+        lon=lon,
+        zone=zone,
+        capacity_litres=capacity_litres,
+    )

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from ingest.kernel.params import require
 from simulators.bins import BinSensorParams, litter_rate
 from simulators.calendar import day_factors
 from simulators.footfall import LOCAL
@@ -56,8 +57,7 @@ def draw_truth(
     sensor: BinSensorParams | None = None,
 ) -> FillTruth:
     """Draw the litter and sensor behaviour of ``bins`` for ``days`` local days."""
-    if days < 1:
-        raise ValueError("Expected days >= 1.")
+    require(days >= 1, "Expected days >= 1.")
     sensor = sensor or BinSensorParams()
     step_min = sensor.report_every_min
     start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=LOCAL).astimezone(UTC)

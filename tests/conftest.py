@@ -12,12 +12,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
 from deploy.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from ingest.db.connect import connect
-from ingest.db.migrate import migrate
+from tests.services import scratch_database
 
 
 @pytest.fixture(scope="session")
@@ -35,14 +34,8 @@ def database_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 @pytest.fixture(scope="session")
 def database_url(database_server_url: str) -> Iterator[str]:
     """A freshly migrated database of this session, dropped at the end."""
-    name = f"sst_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_conninfo(database_server_url, dbname=name)
-    migrate(url)
-    yield url
-    with psycopg.connect(database_server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with scratch_database(database_server_url, "sst_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

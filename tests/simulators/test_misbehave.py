@@ -12,8 +12,9 @@ from ingest.contract.decode import Reading, Rejection, decode
 from ingest.mqtt import close_client, open_client
 from ingest.settings import IngestSettings
 from ingest.worker import IngestWorker
+from simulators.history import register_town
 from simulators.misbehave import MisbehavingPublisher, Misbehaviour
-from simulators.realtime import RealtimeOptions, RealtimeSimulator, register_town
+from simulators.realtime import RealtimeOptions, RealtimeSimulator
 from simulators.world import build_world
 from tests.helpers import wait_for
 

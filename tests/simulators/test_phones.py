@@ -7,23 +7,24 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from analytics.geo.geometry import moved
 from analytics.potholes.detector import DetectorParams, Sample
 from ingest.contract.decode import Reading, decode
 from ingest.contract.payloads import BumpReport
 from simulators.phones import FeatureKind, PhoneProfile, RoadFeature, Trip, simulate_trip
-from simulators.town import CENTRE, offset_metres
+from simulators.town import CENTRE
 
 START = datetime(2026, 3, 2, 8, tzinfo=UTC)
 # East 800 m, then north 600 m: about 1.4 km with a corner.
-ROUTE = [CENTRE, offset_metres(CENTRE, 0, 800), offset_metres(CENTRE, 600, 800)]
+ROUTE = [CENTRE, moved(*CENTRE, 800, 0), moved(*CENTRE, 800, 600)]
 SPEEDS = [12.0, 9.0]
-SHORT = [CENTRE, offset_metres(CENTRE, 0, 300)]
+SHORT = [CENTRE, moved(*CENTRE, 300, 0)]
 
 
 def _on_road(
     fid: str, kind: FeatureKind, east: float, severity: float, north: float = 0.3
 ) -> RoadFeature:
-    return RoadFeature(fid, kind, *offset_metres(CENTRE, north, east), severity=severity)
+    return RoadFeature(fid, kind, *moved(*CENTRE, east, north), severity=severity)
 
 
 def _mixed_road(rng: random.Random) -> list[RoadFeature]:
@@ -32,7 +33,7 @@ def _mixed_road(rng: random.Random) -> list[RoadFeature]:
         _on_road("m1", "manhole", 300, rng.uniform(0, 1)),
         _on_road("h1", "speed_hump", 450, 1.0),
         _on_road("p2", "pothole", 600, rng.uniform(0.5, 1)),
-        RoadFeature("r1", "rough", *offset_metres(CENTRE, 100, 800.5), severity=0.8, length_m=200),
+        RoadFeature("r1", "rough", *moved(*CENTRE, 800.5, 100), severity=0.8, length_m=200),
     ]
 
 
@@ -146,7 +147,7 @@ def test_potholes_are_found_far_more_often_than_smooth_road_makes_events() -> No
 def test_speed_humps_fool_a_naive_detector_but_not_this_one() -> None:
     """Over seeded passes at a moderate 9 m/s, at most 20% of hump heaves are reported, while a
     naive |a| threshold fires on most of them (at least 80%)."""
-    hump = [RoadFeature("h", "speed_hump", *offset_metres(CENTRE, 0, 150), severity=1.0)]
+    hump = [RoadFeature("h", "speed_hump", *moved(*CENTRE, 150, 0), severity=1.0)]
     reported = naive = 0
     passes = 60
     for seed in range(passes):

@@ -12,8 +12,9 @@ from ingest.contract.topics import Stream, subscription
 from ingest.db.registry import import_devices
 from ingest.mqtt import close_client, open_client
 from simulators.footfall import expected_rate
+from simulators.history import backfill_footfall
 from simulators.load import run_load
-from simulators.realtime import RealtimeOptions, RealtimeSimulator, backfill_footfall
+from simulators.realtime import RealtimeOptions, RealtimeSimulator
 from simulators.world import build_world
 from tests.helpers import wait_for
 
