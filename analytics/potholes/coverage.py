@@ -18,6 +18,7 @@ from typing import Any
 
 from analytics.geo.geometry import LocalProjection, haversine_m
 from analytics.geo.roads import Edge, RoadNetwork
+from analytics.potholes.segment_index import SegmentIndex
 from ingest.db.pseudonyms import distinct_phones
 from ingest.kernel.params import require, require_in
 
@@ -196,41 +197,16 @@ def match_passes(
     params = params or CoverageParams()
     if not segments:
         return []
-    lat0 = sum(p[0] for s in segments for p in s.points) / sum(len(s.points) for s in segments)
-    projection = LocalProjection(lat0)
-    cell = max(50.0, params.match_radius_m * 2)
-    pieces: list[tuple[int, float, complex, complex]] = []  # segment, offset along it, a, b
-    grid: dict[tuple[int, int], list[int]] = defaultdict(list)
-    lengths = []
-    for si, seg in enumerate(segments):
-        xy = [projection.complex(lat, lon) for lat, lon in seg.points]
-        offset = 0.0
-        for a, b in itertools.pairwise(xy):
-            pi = len(pieces)
-            pieces.append((si, offset, a, b))
-            offset += abs(b - a)
-            lo, hi = (
-                (min(a.real, b.real), min(a.imag, b.imag)),
-                (max(a.real, b.real), max(a.imag, b.imag)),
-            )
-            for gx in range(int((lo[0] - cell) // cell), int((hi[0] + cell) // cell) + 1):
-                for gy in range(int((lo[1] - cell) // cell), int((hi[1] + cell) // cell) + 1):
-                    grid[(gx, gy)].append(pi)
-        lengths.append(offset)
+    index = SegmentIndex(segments, params.match_radius_m)
     passes: list[list[Track]] = [[] for _ in segments]
     for track in tracks:
         bins: dict[int, set[int]] = defaultdict(set)
-        for p in _resample(track.points, projection, params):
-            best, near = None, params.match_radius_m
-            for pi in grid.get((int(p.real // cell), int(p.imag // cell)), ()):
-                si, offset, a, b = pieces[pi]
-                d, along = _distance(p, a, b)
-                if d <= near:
-                    best, near = (si, offset + along), d
+        for p in _resample(track.points, index.projection, params):
+            best = index.nearest(p)
             if best is not None:
                 bins[best[0]].add(int(best[1] // params.step_m))
         for si, hit in bins.items():
-            needed = max(1, math.floor(params.min_share * lengths[si] / params.step_m))
+            needed = max(1, math.floor(params.min_share * index.lengths[si] / params.step_m))
             if len(hit) >= needed:
                 passes[si].append(track)
     return [
@@ -258,13 +234,3 @@ def _resample(
         n = max(1, math.ceil(d / params.step_m))
         for k in range(1, n + 1):
             yield a + (b - a) * (k / n)
-
-
-def _distance(p: complex, a: complex, b: complex) -> tuple[float, float]:
-    """Distance from ``p`` to the piece ``a``-``b``, and how far along it its foot lies."""
-    ab = b - a
-    n = abs(ab)
-    if n == 0:
-        return abs(p - a), 0.0
-    t = min(1.0, max(0.0, ((p - a) * ab.conjugate()).real / (n * n)))
-    return abs(p - (a + ab * t)), t * n
