@@ -13,7 +13,14 @@ import h3
 import psycopg
 
 from analytics.geo.bbox import BBox
-from analytics.potholes.heatmap import REPORT_DAYS, HeatCell, coverage_level, heat_cells
+from analytics.potholes.heatmap import (
+    MIN_PHONES,
+    REPORT_DAYS,
+    HeatCell,
+    coverage_level,
+    heat_cells,
+)
+from analytics.potholes.roughness import iri_class
 from api.pothole_queries import bump_reports_in_bbox, open_pothole_positions
 
 
@@ -43,10 +50,19 @@ def coverage_features(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "passes": r["passes"] if shown else None,
                     "phones": r["phones"] if shown else None,
                     "last_pass": r["last_pass"].isoformat() if shown and r["last_pass"] else None,
+                    **_roughness(r),
                 },
             }
         )
     return features
+
+
+def _roughness(row: dict[str, Any]) -> dict[str, Any]:
+    """A segment's median roughness and its class, withheld below ``MIN_PHONES`` phones."""
+    iri = row.get("iri_m_per_km")
+    if iri is None or row.get("iri_phones", 0) < MIN_PHONES:
+        return {"iri_m_per_km": None, "roughness": None}
+    return {"iri_m_per_km": round(float(iri), 2), "roughness": iri_class(float(iri))}
 
 
 def cell_features(cells: Iterable[HeatCell]) -> list[dict[str, Any]]:

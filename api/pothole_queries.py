@@ -107,13 +107,15 @@ def coverage_in_bbox(
     conn: psycopg.Connection, council: str, bbox: BBox | None
 ) -> list[dict[str, Any]]:
     """The council's road segments with a point inside ``bbox`` (all when ``None``), with
-    their passes as of the last coverage refresh (0 passes when never refreshed)."""
+    their passes and median roughness as of the last coverage refresh (0 passes when never
+    refreshed)."""
     return all_rows(
         conn,
         """
         SELECT s.segment_id, s.name, s.road_class, s.lats, s.lons, s.length_m,
                coalesce(c.passes, 0) AS passes, coalesce(c.phones, 0) AS phones,
-               c.last_pass, c.refreshed_at
+               c.last_pass, c.refreshed_at, c.iri_m_per_km,
+               coalesce(c.iri_phones, 0) AS iri_phones
         FROM road_segment s
         LEFT JOIN road_coverage c USING (council, segment_id)
         WHERE s.council = %(council)s

@@ -10,6 +10,7 @@ from analytics.forecasting.cli import forecast_app
 from analytics.forecasting.refresh_cli import forecast_calendar, forecast_events, forecast_refresh
 from analytics.potholes.cli import potholes_app
 from analytics.potholes.refresh_cli import potholes_refresh, potholes_roads
+from analytics.potholes.roughness_cli import potholes_roughness
 from analytics.routing.cli import routes_app
 from api.cli import api, tokens_app
 from api.plan_cli import routes_plan
@@ -65,6 +66,7 @@ forecast_app.command("events")(forecast_events)
 app.add_typer(forecast_app, name="forecast")
 potholes_app.command("refresh")(potholes_refresh)
 potholes_app.command("roads")(potholes_roads)
+potholes_app.command("roughness")(potholes_roughness)
 app.add_typer(potholes_app, name="potholes")
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(alerts_app, name="alerts")

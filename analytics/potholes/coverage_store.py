@@ -11,6 +11,11 @@ from analytics.potholes.coverage import (
     Track,
     match_passes,
 )
+from analytics.potholes.segment_roughness import (
+    RoughStretch,
+    SegmentRoughness,
+    segment_roughness,
+)
 from ingest.db.councils import require_council
 
 COVERAGE_DAYS = 30
@@ -79,33 +84,80 @@ def load_tracks(
     return [Track(d, a, b, tuple(zip(lats, lons, strict=True))) for d, a, b, lats, lons in rows]
 
 
+def load_stretches(
+    conn: psycopg.Connection, council: str, since: datetime, until: datetime
+) -> list[RoughStretch]:
+    """The roughness stretches of the council's trips that ended in (``since``, ``until``]."""
+    rows = conn.execute(
+        "SELECT device_id, rough_lats, rough_lons, rough_iri FROM trip_coverage "
+        "WHERE council = %s AND ts_start > %s - INTERVAL '1 day' AND ts_end > %s "
+        "AND ts_end <= %s AND rough_iri IS NOT NULL ORDER BY ts_start, device_id",
+        (council, since, since, until),
+    ).fetchall()
+    return [
+        RoughStretch(device, lat, lon, iri)
+        for device, lats, lons, iris in rows
+        for lat, lon, iri in zip(lats, lons, iris, strict=True)
+    ]
+
+
 def refresh_coverage(
     conn: psycopg.Connection,
     council: str,
     now: datetime | None = None,
     params: CoverageParams | None = None,
 ) -> dict[str, int]:
-    """Count each segment's passes over the last ``COVERAGE_DAYS`` days and store them.
+    """Count each segment's passes over the last ``COVERAGE_DAYS`` days, and its median
+    roughness over the stretches phones measured on it, and store them.
 
     Returns
     -------
     dict[str, int]
-        ``tracks`` read, ``segments`` counted and segments ``passed`` at least once.
+        ``tracks`` read, ``segments`` counted, segments ``passed`` at least once and segments
+        with a roughness (``rough``).
     """
     now = now or datetime.now(UTC)
     with conn.transaction():
         segments = load_segments(conn, council)
         tracks = load_tracks(conn, council, now - timedelta(days=COVERAGE_DAYS), now)
         found = match_passes(segments, tracks, params)
+        since = now - timedelta(days=COVERAGE_DAYS)
+        radius = (params or CoverageParams()).match_radius_m
+        rough = {
+            r.segment_id: r
+            for r in segment_roughness(
+                segments,
+                [s.segment_id for s in segments],
+                load_stretches(conn, council, since, now),
+                radius,
+            )
+        }
         conn.execute("DELETE FROM road_coverage WHERE council = %s", (council,))
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO road_coverage (council, segment_id, passes, phones, last_pass, "
-                "refreshed_at) VALUES (%s, %s, %s, %s, %s, %s)",
-                [(council, c.segment_id, c.passes, c.phones, c.last_pass, now) for c in found],
+                "refreshed_at, iri_m_per_km, iri_phones, iri_stretches) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        council,
+                        c.segment_id,
+                        c.passes,
+                        c.phones,
+                        c.last_pass,
+                        now,
+                        *_roughness_of(rough.get(c.segment_id)),
+                    )
+                    for c in found
+                ],
             )
     return {
         "tracks": len(tracks),
         "segments": len(found),
         "passed": sum(1 for c in found if c.passes),
+        "rough": len(rough),
     }
+
+
+def _roughness_of(r: SegmentRoughness | None) -> tuple[float | None, int, int]:
+    return (None, 0, 0) if r is None else (r.iri_m_per_km, r.phones, r.stretches)

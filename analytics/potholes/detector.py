@@ -175,7 +175,7 @@ def detect(samples: Sequence[Sample], params: DetectorParams = DetectorParams())
     if len(trace) < 3:
         return []
     hz = 1 / median(b.t - a.t for a, b in itertools.pairwise(trace))
-    dyn = _vertical_dynamic(trace, params.gravity_tau_s)
+    dyn = vertical_dynamic(trace, params.gravity_tau_s)
     heave = _moving_average(dyn, max(1, _samples(params.heave_window_s / 2, hz)))
     found = [
         k
@@ -206,7 +206,21 @@ def _samples(seconds: float, hz: float) -> int:
     return math.floor(seconds * hz + 0.5)
 
 
-def _vertical_dynamic(trace: list[Sample], tau: float) -> list[float]:
+def vertical_dynamic(trace: list[Sample], tau: float) -> list[float]:
+    """Vertical dynamic acceleration (g) of each sample, whatever the phone's orientation.
+
+    Parameters
+    ----------
+    trace
+        Samples in strictly increasing time order, all values finite.
+    tau
+        Time constant (s) of the low-pass whose direction is taken as gravity.
+
+    Returns
+    -------
+    list[float]
+        Each sample projected on the gravity estimate from the samples before it, minus 1 g.
+    """
     start = [s for s in trace if s.t - trace[0].t <= tau] or trace[:1]
     gx = sum(s.ax for s in start) / len(start)
     gy = sum(s.ay for s in start) / len(start)

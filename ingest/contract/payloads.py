@@ -137,6 +137,21 @@ TrackPoint = Annotated[
 ]
 
 
+MAX_IRI_M_PER_KM = 50.0
+"""Largest roughness a stretch may report: beyond any road a car can drive (unpaved tracks in
+very poor condition reach 20-25 m/km)."""
+
+RoughnessStretch = Annotated[
+    list[float],
+    Field(
+        min_length=3,
+        max_length=3,
+        description="[latitude, longitude, IRI in m/km] of one stretch of about 100 m, at its "
+        "middle.",
+    ),
+]
+
+
 class TripCoverage(_Payload):
     """Where a phone drove on one trip (stream ``coverage``).
 
@@ -152,6 +167,13 @@ class TripCoverage(_Payload):
         max_length=MAX_TRACK_POINTS,
         description="The route driven, one [lat, lon] about every 25 m, in driving order.",
     )
+    roughness: list[RoughnessStretch] | None = Field(
+        default=None,
+        max_length=MAX_TRACK_POINTS // 4,
+        description="Estimated International Roughness Index of the road per stretch of about "
+        "100 m driven (the phone's 'potholes roughness' measure), within the same trimmed track; "
+        "absent when the phone does not measure it.",
+    )
     seq: Seq | None = None
 
     @model_validator(mode="after")
@@ -163,6 +185,11 @@ class TripCoverage(_Payload):
         for lat, lon in self.points:
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise ValueError(f"point [{lat}, {lon}] is not a WGS 84 latitude and longitude")
+        for lat, lon, iri in self.roughness or ():
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError(f"stretch [{lat}, {lon}] is not a WGS 84 latitude and longitude")
+            if not 0 <= iri <= MAX_IRI_M_PER_KM:
+                raise ValueError(f"roughness {iri} m/km is not in [0, {MAX_IRI_M_PER_KM:g}]")
         return self
 
     @property

@@ -68,6 +68,9 @@ TABLES = {
         ("lats", "float8[]"),
         ("lons", "float8[]"),
         ("seq", "int8"),
+        ("rough_lats", "float8[]"),
+        ("rough_lons", "float8[]"),
+        ("rough_iri", "float4[]"),
     ),
 }
 """The table of each stream."""
@@ -100,6 +103,10 @@ def _own(reading: Reading, device: RegisteredDevice | None) -> tuple[object, ...
         return (*motion, p.accuracy_m, p.heading_deg, p.sample_hz, p.samples_z_g)
     if isinstance(p, TripCoverage):
         lats, lons = [lat for lat, _ in p.points], [lon for _, lon in p.points]
-        return (p.ts_start, p.ts_end, lats, lons, p.seq)
+        rough = p.roughness
+        if rough is None:
+            return (p.ts_start, p.ts_end, lats, lons, p.seq, None, None, None)
+        stretches = ([r[0] for r in rough], [r[1] for r in rough], [r[2] for r in rough])
+        return (p.ts_start, p.ts_end, lats, lons, p.seq, *stretches)
     assert isinstance(p, FootfallCount) and device is not None and device.zone is not None
     return (device.zone, p.period_start, p.period_end, p.count, p.count_in, p.count_out, p.seq)

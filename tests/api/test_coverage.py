@@ -68,6 +68,61 @@ def _insert_tracks(
     )
 
 
+def _insert_rough_tracks(
+    conn: psycopg.Connection, council: str, iri_by_device: dict[str, list[float]]
+) -> None:
+    """One trip per device along the main road, with its roughness stretches: the ``n``-th
+    value at the middle of the ``n``-th 50 m of the road."""
+    points = [_at(0.0, e) for e in range(0, int(LENGTH_M) + 1, 20)]
+    lats, lons = [p[0] for p in points], [p[1] for p in points]
+    rows = []
+    for i, (device, iris) in enumerate(iri_by_device.items()):
+        middles = [_at(0.0, 25.0 + 50.0 * k) for k in range(len(iris))]
+        start = NOW - timedelta(days=1) + timedelta(minutes=10 * i)
+        rows.append((council, device, start, start + timedelta(minutes=2), lats, lons,
+                     [m[0] for m in middles], [m[1] for m in middles], iris))  # fmt: skip
+    conn.cursor().executemany(
+        "INSERT INTO trip_coverage (council, device_id, ts_start, ts_end, lats, lons, "
+        "rough_lats, rough_lons, rough_iri) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        rows,
+    )
+
+
+@pytest.mark.parametrize(
+    ("iris", "iri", "roughness"),
+    [
+        pytest.param([[1.0, 1.5], [3.0]], None, None, id="two-phones-withheld"),
+        pytest.param([[1.0, 1.5], [3.0], [5.5, 6.5]], 3.0, "fair", id="median-of-stretches"),
+        pytest.param([[7.0], [8.0], [6.5, 9.0]], 7.5, "very poor", id="very-poor"),
+    ],
+)
+def test_segment_roughness_is_the_median_from_three_phones(
+    client: TestClient,
+    conn: psycopg.Connection,
+    council: str,
+    uid: str,
+    iris: list[list[float]],
+    iri: float | None,
+    roughness: str | None,
+) -> None:
+    """A segment's roughness is the median over every stretch on it, shown from 3 phones; a road
+    60 m away gets none of it."""
+    store_segments(conn, council, [_segment("main", 0.0), _segment("side", 60.0, "Back Lane")])
+    _insert_rough_tracks(conn, council, {_phone(uid, n): v for n, v in enumerate(iris)})
+    summary = refresh_coverage(conn, council, now=NOW)
+    assert summary["rough"] == 1
+    main, side = _coverage(client, conn, council)["features"]
+    assert main["properties"]["iri_m_per_km"] == iri
+    assert main["properties"]["roughness"] == roughness
+    assert side["properties"]["iri_m_per_km"] is None
+    stored = conn.execute(
+        "SELECT iri_phones, iri_stretches FROM road_coverage WHERE council = %s "
+        "AND segment_id = 'main'",
+        (council,),
+    ).fetchone()
+    assert stored == (len(iris), sum(len(v) for v in iris))
+
+
 def _insert_pothole(conn: psycopg.Connection, council: str, state: str, east_m: float) -> int:
     """A stored pothole in ``state`` on the main road; its id."""
     lat, lon = _at(0.0, east_m)
@@ -143,7 +198,12 @@ def test_levels_follow_passes_and_phones(
     _insert_tracks(conn, council, [_phone(uid, n, PERIOD + dp) for dp, n in tracks])
     _insert_tracks(conn, council, [_phone(uid, 99)], ago=timedelta(days=40))
     summary = refresh_coverage(conn, council, now=NOW)
-    assert summary == {"tracks": len(tracks), "segments": 2, "passed": 1 if tracks else 0}
+    assert summary == {
+        "tracks": len(tracks),
+        "segments": 2,
+        "passed": 1 if tracks else 0,
+        "rough": 0,
+    }
     body = _coverage(client, conn, council)
     assert body["refreshed_at"] is not None
     assert datetime.fromisoformat(body["refreshed_at"]) == NOW
