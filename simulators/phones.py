@@ -22,6 +22,7 @@ from analytics.potholes.privacy import (
     kept_mask,
     trim_trip_ends,
 )
+from analytics.potholes.roughness import Stretch, roughness
 from ingest.contract.payloads import BumpReport, TripCoverage
 from ingest.kernel.params import require, require_in
 from simulators.features import FeatureKind, RoadFeature
@@ -152,8 +153,17 @@ def simulate_trip(
         event.to_report(start, seq, fixes[round(event.t)][3]) for seq, event in enumerate(events)
     )
     kept = tuple(samples) if keep_samples else None
-    coverage = coverage_track(samples, start, trip_margin_m)
+    coverage = coverage_track(samples, start, trip_margin_m, roughness=_roughness(samples))
     return Trip(phone, (n - 1) / hz, path.cum[-1], reports, tuple(hits), kept, coverage)
+
+
+def _roughness(samples: list[Sample]) -> list[Stretch]:
+    """The trip's roughness stretches, as the phone measures them (none for a trace the
+    measure refuses, such as one with a GPS gap's missing values)."""
+    try:
+        return roughness(samples)
+    except ValueError:
+        return []
 
 
 def _sense(

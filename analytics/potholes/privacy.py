@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from analytics.potholes.detector import JoltEvent, Sample
-from ingest.contract.payloads import MAX_TRACK_POINTS, TripCoverage
+from analytics.potholes.roughness import Stretch
+from ingest.contract.payloads import MAX_IRI_M_PER_KM, MAX_TRACK_POINTS, TripCoverage
 
 TRIP_END_MARGIN_M = 200.0
 """Distance left off at each end of a trip."""
@@ -66,9 +67,11 @@ def coverage_track(
     start: datetime,
     margin_m: float = TRIP_END_MARGIN_M,
     step_m: float = TRACK_STEP_M,
+    roughness: Sequence[Stretch] = (),
 ) -> TripCoverage | None:
     """The ``coverage`` message of a trip: a point about every ``step_m`` of the route driven,
-    without its first and last ``margin_m``; ``None`` when nothing is left to send.
+    without its first and last ``margin_m``, and the roughness stretches wholly within what is
+    kept; ``None`` when nothing is left to send.
 
     Parameters
     ----------
@@ -76,6 +79,8 @@ def coverage_track(
         The trip's trace (times in seconds from ``start``).
     start
         Timezone-aware time of the trace's zero.
+    roughness
+        The trip's roughness stretches (``analytics.potholes.roughness.roughness``).
     """
     if step_m <= 0:
         raise ValueError("Expected a track step above 0 m.")
@@ -95,8 +100,16 @@ def coverage_track(
         next_at = d + step_m
     if len(points) < 2:
         return None
+    rough = [
+        [round(r.latitude, 6), round(r.longitude, 6), round(r.iri_m_per_km, 2)]
+        for r in roughness
+        if times[0] <= r.start_time
+        and r.end_time <= times[-1]
+        and r.iri_m_per_km <= MAX_IRI_M_PER_KM
+    ]
     return TripCoverage(
         ts_start=start + timedelta(seconds=times[0]),
         ts_end=start + timedelta(seconds=times[-1]),
         points=points,
+        roughness=rough[: MAX_TRACK_POINTS // 4] or None,
     )
