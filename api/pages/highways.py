@@ -18,6 +18,13 @@ _LEVEL_STYLE = {
     "low": ("#7baaf7", "", "under 10 passes"),
     "covered": ("#1a56b8", "", "10 passes or more"),
 }
+_IRI_COLOUR = {
+    "good": "#34a853",
+    "fair": "#fbbc04",
+    "poor": "#fa7b17",
+    "very poor": "#9c27b0",
+}
+"""Bands drawn under the roads measured by 3 or more phones, by IRI class."""
 _STATE_COLOUR = {
     "confirmed": "#c5221f",
     "reopened": "#a50e7e",
@@ -65,14 +72,21 @@ def _roads(frame: MapFrame, segments: Sequence[dict[str, Any]]) -> str:
     out = []
     for s in segments:
         p = s["properties"]
+        points = _ring_points(frame, s["geometry"]["coordinates"])
         colour, dash, meaning = _LEVEL_STYLE[p["level"]]
         passes = "" if p["passes"] is None else f", {p['passes']} passes"
-        tip = html.escape(f"{p['name'] or 'unnamed road'}: {meaning}{passes}")
+        iri = p.get("iri_m_per_km")
+        rough = "" if iri is None else f", roughness {iri:.1f} m/km ({p['roughness']})"
+        tip = html.escape(f"{p['name'] or 'unnamed road'}: {meaning}{passes}{rough}")
+        if iri is not None:
+            out.append(
+                f'<polyline points="{points}" fill="none" stroke="{_IRI_COLOUR[p["roughness"]]}" '
+                'stroke-width="8" stroke-opacity=".55" stroke-linecap="round"/>'
+            )
         dashes = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(
-            f'<polyline points="{_ring_points(frame, s["geometry"]["coordinates"])}" '
-            f'fill="none" stroke="{colour}" stroke-width="2.5"{dashes}><title>{tip}</title>'
-            "</polyline>"
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"'
+            f"{dashes}><title>{tip}</title></polyline>"
         )
     return "".join(out)
 
@@ -99,6 +113,10 @@ def _legend() -> str:
         '<li><span class="key" style="background:#d93025;opacity:.6"></span>'
         "rougher road (mean jolt, 3+ phones)</li>"
     )
+    items += [
+        f'<li><span class="key" style="background:{c};opacity:.55"></span>IRI {html.escape(k)}</li>'
+        for k, c in _IRI_COLOUR.items()
+    ]
     items.append('<li><span class="key" style="background:#c5221f"></span>pothole (numbered)</li>')
     return f'<ul class="legend">{"".join(items)}</ul>'
 

@@ -121,6 +121,11 @@ def test_segment_roughness_is_the_median_from_three_phones(
         (council,),
     ).fetchone()
     assert stored == (len(iris), sum(len(v) for v in iris))
+    page = client.get(f"/v1/councils/{council}/highways/map", headers=_auth(conn, council)).text
+    if iri is None:
+        assert " m/km (" not in page
+    else:
+        assert f"roughness {iri:.1f} m/km ({roughness})" in page
 
 
 def _insert_pothole(conn: psycopg.Connection, council: str, state: str, east_m: float) -> int:
