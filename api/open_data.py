@@ -5,7 +5,8 @@ Disclosure control follows common statistical practice: an hourly zone count und
 ``MIN_PEOPLE`` is withheld (null, with ``suppressed`` true) so that few people in a quiet
 street are never singled out, and a zone-day's fill statistics are withheld when fewer than
 ``MIN_BINS`` bins reported, since so few bins describe single bins rather than a zone.
-Potholes never carry phone or report counts.
+Potholes never carry phone or report counts; a road segment's roughness is published only
+when at least ``MIN_PHONES`` distinct phones measured it (the heatmap's k-anonymity).
 """
 
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from analytics.potholes.heatmap import MIN_PHONES
+from analytics.potholes.roughness import iri_class
 from api.open_data_formats import Column, Geometry, Row, no_geometry
 
 MIN_PEOPLE = 10
@@ -115,7 +118,36 @@ POTHOLES = Dataset(
     keywords=("potholes", "roads", "highways"),
 )
 
-DATASETS = {d.slug: d for d in (FOOTFALL, BIN_FILL, POTHOLES)}
+
+def _line(row: Row) -> dict[str, Any]:
+    return {"type": "LineString", "coordinates": row["_coordinates"]}
+
+
+ROAD_ROUGHNESS = Dataset(
+    slug="road-roughness",
+    title="Road roughness per road segment",
+    description=(
+        "Estimated International Roughness Index (IRI, m/km) of each road segment: the median "
+        "over the stretches of about 100 m that residents' phones measured on it in the last 30 "
+        f"days. Published only for segments measured by at least {MIN_PHONES} phones; nothing "
+        "about the phones is published. Phone estimates rank roads well but are not a "
+        "profilometer survey. from/to select segments refreshed in the period; without them, all."
+    ),
+    frequency="IRREG",
+    columns=(
+        Column("segment_id", "string", "Road segment id, stable while the road data is."),
+        Column("name", "string", "Street name (empty when the road data has none)."),
+        Column("road_class", "string", "Class of the road in the council's road data."),
+        Column("length_m", "number", "Length of the segment, metres."),
+        Column("iri_m_per_km", "number", "Median estimated IRI, m/km."),
+        Column("roughness", "string", "good (< 2), fair (2-4), poor (4-6) or very poor (> 6)."),
+        Column("refreshed_at", "datetime", "When the figure was computed (UTC, ISO 8601)."),
+    ),
+    geometry=_line,
+    keywords=("roads", "highways", "road roughness", "IRI"),
+)
+
+DATASETS = {d.slug: d for d in (FOOTFALL, BIN_FILL, POTHOLES, ROAD_ROUGHNESS)}
 
 
 def date_window(start: date | None, end: date | None, today: date) -> tuple[date, date]:
@@ -202,4 +234,26 @@ def pothole_rows(rows: list[Row]) -> list[Row]:
             "state": r["state"],
         }
         for r in rows
+    ]
+
+
+def roughness_rows(rows: list[Row]) -> list[Row]:
+    """Segment rows measured by at least ``MIN_PHONES`` phones, with their IRI class and
+    their line (kept out of the columns, for GeoJSON only)."""
+    return [
+        {
+            "segment_id": r["segment_id"],
+            "name": r["name"],
+            "road_class": r["road_class"],
+            "length_m": _round(r["length_m"]),
+            "iri_m_per_km": _round(r["iri_m_per_km"], 2),
+            "roughness": iri_class(float(r["iri_m_per_km"])),
+            "refreshed_at": _utc(r["refreshed_at"]),
+            "_coordinates": [
+                [round(lon, 6), round(lat, 6)]
+                for lat, lon in zip(r["lats"], r["lons"], strict=True)
+            ],
+        }
+        for r in rows
+        if r["iri_phones"] >= MIN_PHONES
     ]

@@ -23,7 +23,12 @@ CONTEXT = {
 FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
 IANA = "https://www.iana.org/assignments/media-types/"
 _FILE_TYPES = {Format.CSV: "CSV", Format.GEOJSON: "GEOJSON", Format.PARQUET: "PARQUET"}
-_COVERAGE = {"footfall-hourly": "footfall", "bin-fill-daily": "bins", "potholes": "potholes"}
+_COVERAGE = {
+    "footfall-hourly": "footfall",
+    "bin-fill-daily": "bins",
+    "potholes": "potholes",
+    "road-roughness": "roughness",
+}
 
 FIWARE = {
     "WasteContainer": (
@@ -171,7 +176,8 @@ def catalogue(
         "@type": "dcat:Catalog",
         "dct:title": "smartstreets open data",
         "dct:description": (
-            "Footfall, litter bin fill and pothole data of the councils on this smartstreets "
+            "Footfall, litter bin fill, pothole and road roughness data of the councils on this "
+            "smartstreets "
             "deployment: aggregated, with small counts withheld, free to reuse under the licence."
         ),
         "dct:license": _iri(settings.licence_url),

@@ -35,7 +35,11 @@ def open_data_coverage(conn: psycopg.Connection) -> list[dict[str, Any]]:
             (SELECT min(first_seen) FROM pothole p
              WHERE p.council = c.slug AND p.state = ANY(%(states)s)) AS potholes_start,
             (SELECT max(last_seen) FROM pothole p
-             WHERE p.council = c.slug AND p.state = ANY(%(states)s)) AS potholes_end
+             WHERE p.council = c.slug AND p.state = ANY(%(states)s)) AS potholes_end,
+            (SELECT min(refreshed_at) FROM road_coverage r
+             WHERE r.council = c.slug AND r.iri_m_per_km IS NOT NULL) AS roughness_start,
+            (SELECT max(refreshed_at) FROM road_coverage r
+             WHERE r.council = c.slug AND r.iri_m_per_km IS NOT NULL) AS roughness_end
         FROM council c
         ORDER BY c.slug
         """,
@@ -103,6 +107,26 @@ def public_potholes(
         ORDER BY pothole_id
         """,
         {"council": council, "states": list(EXPORTED_STATES), "start": start, "end": end},
+    )
+
+
+def public_roughness(
+    conn: psycopg.Connection, council: str, start: datetime | None, end: datetime | None
+) -> list[dict[str, Any]]:
+    """A council's road segments with a median roughness, optionally only those refreshed
+    within [start, end); with how many phones measured each, for the caller to withhold."""
+    return all_rows(
+        conn,
+        """
+        SELECT s.segment_id, s.name, s.road_class, s.length_m, s.lats, s.lons,
+               c.iri_m_per_km, c.iri_phones, c.refreshed_at
+        FROM road_segment s JOIN road_coverage c USING (council, segment_id)
+        WHERE s.council = %(council)s AND c.iri_m_per_km IS NOT NULL
+          AND (%(start)s::timestamptz IS NULL OR c.refreshed_at >= %(start)s::timestamptz)
+          AND (%(end)s::timestamptz IS NULL OR c.refreshed_at < %(end)s::timestamptz)
+        ORDER BY s.segment_id
+        """,
+        {"council": council, "start": start, "end": end},
     )
 
 

@@ -14,12 +14,14 @@ from api.open_data import (
     BIN_FILL,
     FOOTFALL,
     POTHOLES,
+    ROAD_ROUGHNESS,
     Dataset,
     bin_fill_rows,
     date_window,
     day_bounds,
     footfall_rows,
     pothole_rows,
+    roughness_rows,
 )
 from api.open_data_catalog import catalogue
 from api.open_data_fiware import crowd_flows, waste_containers
@@ -32,6 +34,7 @@ from api.open_data_queries import (
     open_data_council,
     open_data_coverage,
     public_potholes,
+    public_roughness,
 )
 from api.open_data_settings import OpenDataSettings
 from api.params import unprocessable
@@ -142,6 +145,23 @@ def potholes(
         label = f"{first}-{last}"
     rows = pothole_rows(public_potholes(conn, council, lo, hi))
     return _file(POTHOLES, council, fmt, rows, label)
+
+
+@router.get("/{council}/road-roughness.{fmt}", response_class=Response, responses=_FILE_RESPONSES)
+def road_roughness(
+    council: CouncilPath, fmt: Format, conn: Conn, start: FromDate = None, end: ToDate = None
+) -> Response:
+    """Median estimated IRI (m/km) per road segment measured by 3 or more phones; with from/to
+    only segments refreshed in those local days. Nothing about phones."""
+    found = _council(conn, council)
+    if start is None and end is None:
+        lo, hi, label = None, None, "all"
+    else:
+        first, last = _window(found, start, end)
+        lo, hi = day_bounds(first, last, found["timezone"])
+        label = f"{first}-{last}"
+    rows = roughness_rows(public_roughness(conn, council, lo, hi))
+    return _file(ROAD_ROUGHNESS, council, fmt, rows, label)
 
 
 def _entities(body: list[dict[str, Any]]) -> JSONResponse:

@@ -129,6 +129,8 @@ def data(conn: psycopg.Connection, council: str, uid: str) -> dict[str, Any]:
     )
     states = ["confirmed", "reported", "repaired", "reopened", "candidate", "duplicate"]
     holes = {s: _pothole(conn, council, s, n) for n, s in enumerate(states)}
+    _roughness(conn, council, {"main": (4.5, 3), "lane": (9.0, 2)})
+    _roughness(conn, other, {"elsewhere": (7.0, 5)})
     return {
         "other": other,
         "listed": [holes[s] for s in states[:4]],
@@ -136,6 +138,24 @@ def data(conn: psycopg.Connection, council: str, uid: str) -> dict[str, Any]:
         "bins": [d for d, _ in bins],
         "phones": ["devices", "reports", "device_id", "phone"],
     }
+
+
+def _roughness(
+    conn: psycopg.Connection, council: str, segments: dict[str, tuple[float, int]]
+) -> None:
+    """Road segments along the test spot with a median IRI measured by so many phones."""
+    for n, (sid, (iri, phones)) in enumerate(segments.items()):
+        lats, lons = [LAT + 0.001 * n, LAT + 0.001 * n], [LON, LON + 0.002]
+        conn.execute(
+            "INSERT INTO road_segment (council, segment_id, name, road_class, lats, lons, "
+            "length_m) VALUES (%s, %s, 'High Street', 'residential', %s, %s, 135)",
+            (council, sid, lats, lons),
+        )
+        conn.execute(
+            "INSERT INTO road_coverage (council, segment_id, passes, phones, refreshed_at, "
+            "iri_m_per_km, iri_phones, iri_stretches) VALUES (%s, %s, 10, 5, %s, %s, %s, 8)",
+            (council, sid, HOUR, iri, phones),
+        )
 
 
 def _table(resp: Any, fmt: Format) -> tuple[list[str], list[dict[str, Any]]]:
@@ -173,7 +193,8 @@ def test_each_dataset_parses_back(
     assert disposition.endswith(f'.{fmt.value}"')
     columns, rows = _table(resp, fmt)
     assert columns == [c.name for c in DATASETS[slug].columns]
-    assert len(rows) == {"footfall-hourly": 2, "bin-fill-daily": 2, "potholes": 4}[slug]
+    counts = {"footfall-hourly": 2, "bin-fill-daily": 2, "potholes": 4, "road-roughness": 1}
+    assert len(rows) == counts[slug]
 
 
 @pytest.mark.parametrize("fmt", list(Format))
@@ -222,6 +243,22 @@ def test_potholes_hide_phones_and_unproven(
     for fmt in Format:
         text = _get(client, f"/open-data/{council}/potholes.{fmt.value}").content
         assert b"devices" not in text and b"reports" not in text
+
+
+def test_roughness_only_from_three_phones(
+    client: TestClient, council: str, data: dict[str, Any]
+) -> None:
+    """A segment measured by fewer than 3 phones is left out; the published one is a line
+    with its IRI class, and nothing about phones."""
+    body = _get(client, f"/open-data/{council}/road-roughness.geojson").json()
+    (feature,) = body["features"]
+    assert feature["geometry"]["type"] == "LineString"
+    assert feature["properties"]["segment_id"] == "main"
+    assert (feature["properties"]["iri_m_per_km"], feature["properties"]["roughness"]) == (
+        4.5,
+        "poor",
+    )
+    assert not set(feature["properties"]) & {"phones", "iri_phones", "device_id"}
 
 
 def test_other_councils_never_appear(
