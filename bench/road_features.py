@@ -18,12 +18,10 @@ Then the same figures for clips made by the simulator's own waveforms (``simulat
 each feature crossed once at 6-14 m/s with the road texture laid over), so the two can be
 compared side by side. It reports; it does not assert. Run from the repository root::
 
-    .venv/bin/python bench/road_features.py [--data ../shared/data/potholes/gonzalez_2017_half]
+    .venv/bin/python bench/road_features.py [--data ../shared/data/potholes]
 """
 
 import argparse
-import csv
-import os
 import random
 import sys
 from pathlib import Path
@@ -34,30 +32,19 @@ REPO = Path(__file__).resolve().parents[1]
 # Ahead of bench/ itself, whose ingest.py would otherwise shadow the ingest package.
 sys.path.insert(0, str(REPO))
 
+from bench.detector_data import CLIP_CLASSES, CLIP_HZ, data_root, load_clips  # noqa: E402
 from simulators import ride  # noqa: E402
 from simulators.features import _PLACEMENT, FeatureKind, RoadFeature  # noqa: E402
 
-G = 9.80665
-HZ = 50.0
-CLASSES = ("potholes", "asphalt_bumps", "metal_bumps", "regular_road", "worn_out_road")
+HZ = CLIP_HZ
 FIGURES = ("peak g", "p2p g", "rms g", "standout", "wide s", "Hz")
 
 
-def default_data() -> Path:
-    """The clips beside the checkout, or under ``$SMARTSTREETS_SHARED_DATA``."""
-    root = os.environ.get("SMARTSTREETS_SHARED_DATA")
-    base = Path(root) if root else REPO.parent / "shared" / "data"
-    return base / "potholes" / "gonzalez_2017_half"
-
-
-def read_clips(folder: Path) -> dict[str, list[np.ndarray]]:
-    """Vertical acceleration of every clip in ``index.csv``, in g, by class."""
-    clips: dict[str, list[np.ndarray]] = {c: [] for c in CLASSES}
-    with (folder / "index.csv").open(newline="") as f:
-        for row in csv.DictReader(f):
-            with (folder / row["file"]).open(newline="") as clip:
-                values = [float(r["acc_z"]) for r in csv.DictReader(clip)]
-            clips.setdefault(row["label"], []).append(np.asarray(values) / G)
+def read_clips(root: Path) -> dict[str, list[np.ndarray]]:
+    """Vertical acceleration of every clip, in g, by class."""
+    clips: dict[str, list[np.ndarray]] = {c: [] for c in CLIP_CLASSES}
+    for clip in load_clips(root):
+        clips.setdefault(clip.label, []).append(np.asarray([s.az for s in clip.samples]))
     return clips
 
 
@@ -129,11 +116,15 @@ def simulated_clips(seed: int, per_class: int = 50) -> dict[str, list[np.ndarray
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--data", type=Path, default=default_data(), help="The clips' folder.")
+    parser.add_argument(
+        "--data", type=Path, default=data_root(), help="The pothole recordings' folder."
+    )
     parser.add_argument("--seed", type=int, default=1, help="Seed of the simulated clips.")
     args = parser.parse_args()
-    if not (args.data / "index.csv").exists():
-        print(f"error: no index.csv in {args.data} (use --data)", file=sys.stderr)
+    if not (args.data / "gonzalez_2017_half" / "index.csv").exists():
+        print(
+            f"error: no gonzalez_2017_half/index.csv in {args.data} (use --data)", file=sys.stderr
+        )
         return 2
     report("Real clips (González et al. 2017, half of the set)", read_clips(args.data))
     print()

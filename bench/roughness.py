@@ -12,7 +12,6 @@ repository root::
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from statistics import median
@@ -23,14 +22,13 @@ sys.path.insert(0, str(REPO))
 
 from analytics.potholes.cli import TraceError, read_trace  # noqa: E402
 from analytics.potholes.roughness import RoughnessParams, iri_class, roughness  # noqa: E402
+from bench.detector_data import data_root  # noqa: E402
 
 CONDITIONS = ("good", "fair", "bad")
-SUBDIR = Path("potholes") / "cmu_pittsburgh_2017" / "Good_Road_Bad_Road"
 
 
 def _data_dir() -> Path:
-    env = os.environ.get("SMARTSTREETS_SHARED_DATA")
-    return (Path(env) if env else REPO.parent / "shared" / "data") / SUBDIR
+    return data_root() / "cmu_pittsburgh_2017" / "Good_Road_Bad_Road"
 
 
 def _condition(path: Path) -> str | None:

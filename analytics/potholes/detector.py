@@ -171,7 +171,7 @@ def detect(samples: Sequence[Sample], params: DetectorParams = DetectorParams())
     list[JoltEvent]
         One event per jolt, in time order.
     """
-    trace = _clean(samples)
+    trace = clean_trace(samples)
     if len(trace) < 3:
         return []
     hz = 1 / median(b.t - a.t for a, b in itertools.pairwise(trace))
@@ -191,7 +191,8 @@ def detect(samples: Sequence[Sample], params: DetectorParams = DetectorParams())
     return [_event(trace, dyn, max(g, key=lambda k: abs(dyn[k])), hz, params) for g in groups]
 
 
-def _clean(samples: Sequence[Sample]) -> list[Sample]:
+def clean_trace(samples: Sequence[Sample]) -> list[Sample]:
+    """The samples with every value finite, in time order, one per timestamp (the first)."""
     finite = [
         s
         for s in samples
