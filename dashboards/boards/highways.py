@@ -1,4 +1,5 @@
-"""Highways: potholes on a map, confirmations over time and a heatmap of road roughness."""
+"""Highways: potholes on a map, confirmations over time, a heatmap of jolts and each road
+segment's estimated roughness (IRI)."""
 
 from dashboards.model import COUNCIL, Board, Panel, geomap
 
@@ -42,6 +43,17 @@ HAVING max(phones) >= 3
 ORDER BY 1, 2
 """
 
+# Each road segment's median estimated IRI as of the last coverage refresh, at the segment's
+# middle point; like the API, only segments that three or more phones measured.
+SEGMENT_IRI = """
+SELECT s.lats[(cardinality(s.lats) + 1) / 2] AS latitude,
+       s.lons[(cardinality(s.lons) + 1) / 2] AS longitude,
+       c.iri_m_per_km::float8 AS iri_m_per_km, s.name, s.segment_id, c.iri_phones AS phones
+FROM road_segment s JOIN road_coverage c USING (council, segment_id)
+WHERE s.council = ${council:sqlstring} AND c.iri_m_per_km IS NOT NULL AND c.iri_phones >= 3
+ORDER BY s.segment_id
+"""
+
 REPORTS_PER_DAY = """
 SELECT date_trunc('day', ts) AS time, 'bump reports' AS metric, count(*)::float8 AS value
 FROM bump_report
@@ -66,6 +78,15 @@ HEAT_LAYER = {
         "blur": 15,
         "radius": 6,
         "weight": {"field": "roughness_g", "fixed": 1, "min": 0, "max": 1},
+    },
+}
+
+IRI_LAYER = {
+    "type": "markers",
+    "name": "IRI",
+    "config": {
+        "showLegend": True,
+        "style": {"size": {"fixed": 6}, "color": {"field": "iri_m_per_km", "fixed": "green"}},
     },
 }
 
@@ -104,6 +125,29 @@ HIGHWAYS = Board(
             height=14,
             options=geomap(HEAT_LAYER),
             description="Cells with reports from fewer than three phones are left out.",
+        ),
+        Panel(
+            title="Road roughness per segment (IRI, m/km)",
+            kind="geomap",
+            sql=SEGMENT_IRI,
+            columns=("latitude", "longitude", "iri_m_per_km", "name", "segment_id", "phones"),
+            height=14,
+            options=geomap(IRI_LAYER),
+            field_config={
+                "color": {"mode": "thresholds"},
+                "thresholds": {
+                    "mode": "absolute",
+                    "steps": [
+                        {"color": "green", "value": None},
+                        {"color": "yellow", "value": 2},
+                        {"color": "orange", "value": 4},
+                        {"color": "purple", "value": 6},
+                    ],
+                },
+            },
+            description="Median estimated International Roughness Index of each road segment "
+            "over the phones' 100 m stretches in 30 days (good < 2, fair 2-4, poor 4-6, very "
+            "poor > 6); segments measured by fewer than three phones are left out.",
         ),
         Panel(
             title="Potholes by the day they entered their state",

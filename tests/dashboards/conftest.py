@@ -115,6 +115,16 @@ def filled(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 def _extras(conn: psycopg.Connection, council: str, now: datetime, zone: str) -> None:
     conn.execute(
+        "INSERT INTO road_segment (council, segment_id, name, lats, lons, length_m) "
+        "VALUES (%s, 'high-1', 'High Street', '{52.6,52.601,52.602}', '{-0.7,-0.7,-0.7}', 222)",
+        (council,),
+    )
+    conn.execute(
+        "INSERT INTO road_coverage (council, segment_id, passes, phones, refreshed_at, "
+        "iri_m_per_km, iri_phones, iri_stretches) VALUES (%s, 'high-1', 12, 4, %s, 3.4, 4, 9)",
+        (council, now),
+    )
+    conn.execute(
         "INSERT INTO device (device_id, council, kind, lat, lon, zone) "
         "VALUES (%s, %s, 'counter', 52.6, -0.7, %s)",
         (f"{council}-mute", council, zone),

@@ -29,6 +29,7 @@ NOT_EMPTY = {
     "Forecast, next 12 hours",
     "Open potholes",
     "Road roughness (mean jolt, g)",
+    "Road roughness per segment (IRI, m/km)",
     "Bump reports per day",
 }
 
