@@ -21,8 +21,8 @@ _LEVEL_STYLE = {
 _IRI_COLOUR = {
     "good": "#34a853",
     "fair": "#fbbc04",
-    "poor": "#fa7b17",
-    "very poor": "#9c27b0",
+    "poor": "#e52592",
+    "very poor": "#5e1a8c",
 }
 """Bands drawn under the roads measured by 3 or more phones, by IRI class."""
 _STATE_COLOUR = {
