@@ -128,15 +128,19 @@ class OwnMosquitto(Mosquitto):
 
 
 @contextlib.contextmanager
-def scratch_database(server_url: str, prefix: str, *, keep: bool = False) -> Iterator[str]:
-    """A freshly migrated database of its own on the server at ``server_url``, named ``prefix``
-    and a random suffix; yields its URL and drops it at the end, unless ``keep``."""
+def scratch_database(
+    server_url: str, prefix: str, *, keep: bool = False, migrated: bool = True
+) -> Iterator[str]:
+    """A fresh database of its own on the server at ``server_url``, named ``prefix`` and a
+    random suffix, migrated unless ``migrated`` is false; yields its URL and drops it at the
+    end, unless ``keep``."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         url = make_conninfo(server_url, dbname=name)
-        migrate(url)
+        if migrated:
+            migrate(url)
         yield url
     finally:
         if not keep:

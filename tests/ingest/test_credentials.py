@@ -15,8 +15,6 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from typer.testing import CliRunner
 
 from deploy.cli import app
@@ -36,6 +34,7 @@ from ingest.db.registry import RegisteredDevice
 from ingest.errors import TransientError
 from ingest.mqtt import close_client, open_client
 from tests.helpers import wait_for
+from tests.services import scratch_database
 
 runner = CliRunner()
 
@@ -193,18 +192,11 @@ def test_command_on_an_unmigrated_database_fails_in_one_line(
     tmp_path: Path, database_server_url: str, uid: str
 ) -> None:
     """A database without the registry gives one line that says to migrate, and writes nothing."""
-    name = f"sst_empty_{uid}"
-    with psycopg.connect(database_server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = make_conninfo(database_server_url, dbname=name)
-        out = tmp_path / "out"
+    out = tmp_path / "out"
+    with scratch_database(database_server_url, "sst_empty", migrated=False) as url:
         result = runner.invoke(
             app, ["devices", "credentials", "--out", str(out), "--database-url", url]
         )
-    finally:
-        with psycopg.connect(database_server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
     assert result.exit_code == 1
     assert result.output.startswith("error: ") and "db migrate" in result.output
     assert not out.exists()

@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from ingest.db.connect import refresh_rollups
 from ingest.db.migrate import load_migrations, migrate, storage_of
+from tests.services import scratch_database
 
 TABLES = {
     "council",
@@ -200,20 +199,12 @@ def own_tsdb(
 ) -> Iterator[psycopg.Connection]:
     """A freshly migrated TimescaleDB database of this test alone: what other tests stored in
     the session's database (and the rollups they materialised) cannot change what the jobs do."""
-    name = f"sst_jobs_{uid}"
-    with psycopg.connect(database_server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_conninfo(database_server_url, dbname=name)
-    try:
-        migrate(url)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(
-                "INSERT INTO council (slug, name) VALUES (%s, %s)", (f"c-{uid}", f"c-{uid}")
-            )
-            yield conn
-    finally:
-        with psycopg.connect(database_server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with (
+        scratch_database(database_server_url, "sst_jobs") as url,
+        psycopg.connect(url, autocommit=True) as conn,
+    ):
+        conn.execute("INSERT INTO council (slug, name) VALUES (%s, %s)", (f"c-{uid}", f"c-{uid}"))
+        yield conn
 
 
 def test_refresh_and_compression_jobs_run(own_tsdb: psycopg.Connection, uid: str) -> None:
