@@ -6,7 +6,6 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from analytics.geo.geometry import moved
 from analytics.geo.roads import RoadClass, RoadNetwork
 from ingest.db.registry import DeviceCreate
 from ingest.kernel.params import require
@@ -46,14 +45,6 @@ class Town:
     def devices(self) -> list[DeviceCreate]:
         """Registry entries of every bin and counter."""
         return [b.device for b in self.bins] + [c.device for c in self.counters]
-
-
-def offset_metres(
-    centre: tuple[float, float], metres_north: float, metres_east: float
-) -> tuple[float, float]:
-    """The point ``metres_north`` and ``metres_east`` of ``centre``: :func:`moved` with the
-    arguments in the order the tests' routes are written in (north first)."""
-    return moved(centre[0], centre[1], metres_east, metres_north)
 
 
 def make_town_on(

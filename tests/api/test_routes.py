@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from analytics.geo.geometry import moved
 from analytics.routing.export import GPX_NS
 from analytics.routing.io import bin_states, set_depot
 from analytics.routing.settings import RoutingSettings
@@ -21,7 +22,6 @@ from api.auth import Scope, create_token
 from api.settings import ApiSettings
 from ingest.db.registry import DeviceCreate, import_devices
 from ingest.settings import ServiceSettings
-from simulators.town import offset_metres
 
 CENTRE = (52.6697, -0.7269)
 
@@ -41,7 +41,7 @@ def town(conn: psycopg.Connection, council: str, uid: str) -> dict[str, float]:
     levels = {f"bin-{i}-{uid}": 15.0 * i for i in range(6)}  # 0% .. 75%
     devices = []
     for i, device_id in enumerate(levels):
-        lat, lon = offset_metres(CENTRE, 250 * i, 150 * (i % 2))
+        lat, lon = moved(*CENTRE, 150 * (i % 2), 250 * i)
         devices.append(
             DeviceCreate(
                 council=council,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analytics.geo.geometry import haversine_m
+from analytics.geo.geometry import haversine_m, moved
 from analytics.potholes.coverage import (
     CoverageParams,
     Segment,
@@ -15,7 +15,7 @@ from analytics.potholes.coverage import (
     segments_from_network,
 )
 from simulators.roadgen import generate_town
-from simulators.town import CENTRE, offset_metres
+from simulators.town import CENTRE
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 
@@ -23,8 +23,7 @@ T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 def _line(north_m: float, east_from: float, east_to: float, step: float = 25.0) -> tuple:
     n = int(abs(east_to - east_from) // step) + 1
     return tuple(
-        offset_metres(CENTRE, north_m, east_from + (east_to - east_from) * k / (n - 1))
-        for k in range(n)
+        moved(*CENTRE, east_from + (east_to - east_from) * k / (n - 1), north_m) for k in range(n)
     )
 
 
@@ -39,7 +38,7 @@ CROSS = Segment(
     "cross",
     "Cross Road",
     "residential",
-    (offset_metres(CENTRE, -100, 100), offset_metres(CENTRE, 100, 100)),
+    (moved(*CENTRE, 100, -100), moved(*CENTRE, 100, 100)),
 )
 
 
@@ -82,7 +81,7 @@ def test_phones_are_counted_per_salt_period() -> None:
 
 def test_a_gap_in_the_track_is_not_drawn_straight() -> None:
     """Two points 300 m apart are a gap, so the road between them is not passed."""
-    gap = _track("a", (offset_metres(CENTRE, 0, -50), offset_metres(CENTRE, 0, 250)))
+    gap = _track("a", (moved(*CENTRE, -50, 0), moved(*CENTRE, 250, 0)))
     assert match_passes([MAIN], [gap])[0].passes == 0
 
 

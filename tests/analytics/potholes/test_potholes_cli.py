@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from analytics.geo.geometry import moved
 from analytics.potholes.detector import Sample, detect
 from simulators.features import RoadFeature
 from simulators.phones import PhoneProfile, simulate_trip
-from simulators.town import CENTRE, offset_metres
+from simulators.town import CENTRE
 
 START = datetime(2026, 3, 2, 8, tzinfo=UTC)
 HEADER = "timestamp,latitude,longitude,severity"
@@ -51,12 +52,12 @@ def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 def _simulated_trace() -> list[Sample]:
     """A 50 Hz trip east over three potholes and a hump, the phone rolled a further 90°."""
     rng = random.Random(11)
-    route = [CENTRE, offset_metres(CENTRE, 0, 900)]
+    route = [CENTRE, moved(*CENTRE, 900, 0)]
     features = [
-        RoadFeature(f"p{i}", "pothole", *offset_metres(CENTRE, 0.2, east), severity=0.9)
+        RoadFeature(f"p{i}", "pothole", *moved(*CENTRE, east, 0.2), severity=0.9)
         for i, east in enumerate((200, 450, 700))
     ]
-    features.append(RoadFeature("h", "speed_hump", *offset_metres(CENTRE, 0.2, 580), severity=1))
+    features.append(RoadFeature("h", "speed_hump", *moved(*CENTRE, 580, 0.2), severity=1))
     trip = simulate_trip(
         route, [12.0], features, START, rng, PhoneProfile(sample_hz=50), keep_samples=True
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from analytics.geo.geometry import haversine_m
+from analytics.geo.geometry import haversine_m, moved
 from ingest.contract.decode import Reading, decode
 from ingest.db.pseudonyms import (
     PhonePseudonyms,
@@ -16,17 +16,16 @@ from ingest.db.pseudonyms import (
     pseudonym,
 )
 from simulators.phones import RoadFeature, simulate_trip
-from simulators.town import CENTRE, offset_metres
+from simulators.town import CENTRE
 
 START = datetime(2026, 3, 2, 8, tzinfo=UTC)
-ROUTE = [CENTRE, offset_metres(CENTRE, 0, 800), offset_metres(CENTRE, 600, 800)]  # 1.4 km
+ROUTE = [CENTRE, moved(*CENTRE, 800, 0), moved(*CENTRE, 800, 600)]  # 1.4 km
 SPEEDS = [12.0, 9.0]
 
 
 def _potholes(*east_m: float) -> list[RoadFeature]:
     return [
-        RoadFeature(f"p{e:.0f}", "pothole", *offset_metres(CENTRE, 0.3, e), severity=1.0)
-        for e in east_m
+        RoadFeature(f"p{e:.0f}", "pothole", *moved(*CENTRE, e, 0.3), severity=1.0) for e in east_m
     ]
 
 
@@ -65,7 +64,7 @@ def test_coverage_track_leaves_out_the_trip_ends_and_follows_the_route() -> None
 
 def test_a_trip_shorter_than_both_margins_sends_nothing() -> None:
     """A 300 m trip lies wholly within 200 m of one end or the other: no report, no track."""
-    short = [CENTRE, offset_metres(CENTRE, 0, 300)]
+    short = [CENTRE, moved(*CENTRE, 300, 0)]
     trip = simulate_trip(short, [10.0], _potholes(100, 150, 200), START, random.Random(1))
     assert trip.reports == () and trip.coverage is None
     assert trip.hits and all(h.private for h in trip.hits)

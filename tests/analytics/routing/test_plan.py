@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from analytics.geo.geometry import moved
 from analytics.routing.fill import FillReading, fit_fill_model
 from analytics.routing.planner import Shift, make_plan
 from analytics.routing.schema import Plan
 from analytics.routing.select import BinState, SelectionParams, choose
 from analytics.routing.travel import haversine_matrix
 from analytics.routing.vrp import Fleet, Visit, solve_routes
-from simulators.town import offset_metres
 
 LONDON = ZoneInfo("Europe/London")
 START = datetime(2026, 10, 13, 7, 0, tzinfo=LONDON)  # a Tuesday
@@ -57,7 +57,7 @@ def _bin(
     model = fit_fill_model(
         name, _readings(level, rate, heard, flags=flags), START.astimezone(UTC), tz="Europe/London"
     )
-    lat, lon = offset_metres(DEPOT, north, east)
+    lat, lon = moved(*DEPOT, east, north)
     return BinState(name, lat, lon, capacity, model, zone=zone, street=f"{name} Street")
 
 
@@ -180,7 +180,7 @@ def test_saving_compares_with_emptying_every_bin() -> None:
 
 def test_solver_respects_capacity_and_trips() -> None:
     """Loads per trip never exceed the vehicle's capacity; two trips carry twice as much."""
-    points = [DEPOT] + [offset_metres(DEPOT, 100 * i, 0) for i in range(1, 7)]
+    points = [DEPOT] + [moved(*DEPOT, 0, 100 * i) for i in range(1, 7)]
     matrix = haversine_matrix(points)
     visits = [Visit(point=i, load_litres=200, service_s=60, required=True) for i in range(1, 7)]
     one = solve_routes(

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from analytics.geo.geometry import haversine_m
+from analytics.geo.geometry import haversine_m, moved
 from analytics.geo.osm import load_osm
 from analytics.geo.roads import Edge, Node, RoadClass, RoadNetwork
 from analytics.routing.travel import (
@@ -27,7 +27,6 @@ from analytics.routing.travel import (
     travel_matrix,
 )
 from deploy.embedded import free_port
-from simulators.town import offset_metres
 from simulators.world import build_world
 from tests.conftest import shared_data
 
@@ -37,7 +36,7 @@ ORIGIN = (52.67, -0.73)
 
 def at(east_m: float, north_m: float) -> Point:
     """(lat, lon) of a point so many metres east and north of ORIGIN."""
-    return offset_metres(ORIGIN, north_m, east_m)
+    return moved(*ORIGIN, east_m, north_m)
 
 
 # A 100 m square A(0, 0) B(0, 100) C(100, 100) D(100, 0), metres east and north. Three sides
