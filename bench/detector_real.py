@@ -11,7 +11,10 @@ Contenders, each trained on the training folds only:
   one threshold, chosen on the training folds of the same source (Pittsburgh: best F1;
   González: the lowest flagging at most 5% of the training regular-road clips);
 - ``trees``: the learned detector (``analytics.potholes.jolt_model``), trained on the training
-  folds of the source under test plus all of the other source.
+  folds of the source under test plus all of the other source;
+- ``rich``: trained as ``trees`` over the features of ``bench/detector_rich.py`` (window shape
+  on an offset-free trace); a bench experiment, scored by lightgbm itself;
+- ``logit``: class-weighted logistic regression over the same features (plain weights).
 
 Run from the repository root::
 
@@ -45,6 +48,7 @@ from bench.detector_data import (  # noqa: E402
     load_drives,
     matches,
 )
+from bench.detector_rich import logit_scorer, rich_scorer  # noqa: E402
 from bench.detector_train import export, fit, labelled  # noqa: E402
 
 Detector = Callable[[Sequence[Sample]], list[float]]
@@ -120,8 +124,22 @@ def _scores(model: JoltModel, samples: Sequence[Sample]) -> tuple[list[float], l
     return [c.t for c in found], [score(model, c.features) for c in found]
 
 
-def out_of_fold(drives: list[Drive], clips: list[Clip], source: str) -> Scored:
-    """Scores of the source's training traces, each by trees trained without it.
+Scorer = Callable[[Sequence[Sample]], tuple[list[float], list[float]]]
+"""A trace's candidate times and scores."""
+
+
+def _tree_scorer(drives: list[Drive], clips: list[Clip]) -> Scorer:
+    model = _model(drives, clips, 0.5)
+    return lambda samples: _scores(model, samples)
+
+
+def out_of_fold(
+    drives: list[Drive],
+    clips: list[Clip],
+    source: str,
+    train: Callable[[list[Drive], list[Clip]], Scorer] = _tree_scorer,
+) -> Scored:
+    """Scores of the source's training traces, each by a scorer trained without it.
 
     Pittsburgh: leave one training drive out (with all clips); González: stratified inner folds
     of the training clips (with all drives).
@@ -129,15 +147,14 @@ def out_of_fold(drives: list[Drive], clips: list[Clip], source: str) -> Scored:
     out: Scored = {}
     if source == "pittsburgh":
         for d in drives:
-            model = _model([x for x in drives if x is not d], clips, 0.5)
-            out[id(d.samples)] = _scores(model, d.samples)
+            out[id(d.samples)] = train([x for x in drives if x is not d], clips)(d.samples)
         return out
     fold = clip_folds(clips, INNER_FOLDS, seed=0)
     for f in range(INNER_FOLDS):
-        model = _model(drives, [c for c, k in zip(clips, fold, strict=True) if k != f], 0.5)
+        scorer = train(drives, [c for c, k in zip(clips, fold, strict=True) if k != f])
         for c, k in zip(clips, fold, strict=True):
             if k == f:
-                out[id(c.samples)] = _scores(model, c.samples)
+                out[id(c.samples)] = scorer(c.samples)
     return out
 
 
@@ -148,10 +165,24 @@ def trees(drives: list[Drive], clips: list[Clip], source: str) -> Detector:
     return lambda samples: [e.t for e in detect_jolts(samples, model)]
 
 
+def learned(train: Callable[[list[Drive], list[Clip]], Scorer], doc: str) -> Trainer:
+    """A contender trained as ``trees`` is, with another scorer (a bench experiment)."""
+
+    def trainer(drives: list[Drive], clips: list[Clip], source: str) -> Detector:
+        best = choose(drives, clips, source, out_of_fold(drives, clips, source, train), SCORE_GRID)
+        scorer = train(drives, clips)
+        return lambda samples: _events(scorer(samples), best)
+
+    trainer.__doc__ = doc
+    return trainer
+
+
 CONTENDERS: dict[str, Trainer] = {
     "reference": reference,
     "threshold": threshold,
     "trees": trees,
+    "rich": learned(rich_scorer, "As trees, over the richer shape features of detector_rich.py."),
+    "logit": learned(logit_scorer, "Logistic regression over the same rich features."),
 }
 
 

@@ -12,13 +12,15 @@ The trees are lightgbm's, exported node by node to the JSON that
 :mod:`analytics.potholes.jolt_model` walks; lightgbm is not needed at inference.
 """
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 
+from analytics.potholes.detector import Sample
 from analytics.potholes.jolt_model import JoltModel, from_lightgbm_dump
-from analytics.potholes.window_features import FEATURES, WindowParams, candidates
+from analytics.potholes.window_features import FEATURES, Candidate, WindowParams, candidates
 from bench.detector_data import Clip, Drive, matches
 
 TREES = 60
@@ -27,14 +29,26 @@ MIN_LEAF = 10
 LEARNING_RATE = 0.1
 
 
+Finder = Callable[[Sequence[Sample], WindowParams], list[Candidate]]
+"""The candidates of a trace, with their features."""
+
+
+def window_candidates(samples: Sequence[Sample], window: WindowParams) -> list[Candidate]:
+    """The candidates of :func:`~analytics.potholes.window_features.candidates`."""
+    return candidates(samples, window)[1]
+
+
 def labelled(
-    drives: list[Drive], clips: list[Clip], window: WindowParams
+    drives: list[Drive],
+    clips: list[Clip],
+    window: WindowParams,
+    find: Finder = window_candidates,
 ) -> tuple[list[tuple[float, ...]], list[int]]:
     """Features and labels (1 = pothole) of the training candidates of drives and clips."""
     xs: list[tuple[float, ...]] = []
     ys: list[int] = []
     for d in drives:
-        _, found = candidates(d.samples, window)
+        found = find(d.samples, window)
         best: set[int] = set()
         windowed: set[int] = set()
         for p in d.presses:
@@ -47,7 +61,7 @@ def labelled(
                 xs.append(c.features)
                 ys.append(int(i in best))
     for clip in clips:
-        _, found = candidates(clip.samples, window)
+        found = find(clip.samples, window)
         if clip.label == "potholes":
             if found:
                 xs.append(max(found, key=lambda c: c.peak_g).features)
@@ -58,7 +72,9 @@ def labelled(
     return xs, ys
 
 
-def fit(xs: list[tuple[float, ...]], ys: list[int], seed: int) -> lgb.Booster:
+def fit(
+    xs: list[tuple[float, ...]], ys: list[int], seed: int, names: Sequence[str] = FEATURES
+) -> lgb.Booster:
     """Small gradient-boosted trees on the candidates, deterministic for a ``seed``."""
     params: dict[str, Any] = {
         "objective": "binary",
@@ -74,9 +90,7 @@ def fit(xs: list[tuple[float, ...]], ys: list[int], seed: int) -> lgb.Booster:
         # 0.5 sits between them rather than deep in the negatives' side.
         "scale_pos_weight": (len(ys) - sum(ys)) / max(1, sum(ys)),
     }
-    data = lgb.Dataset(
-        np.array(xs, dtype=np.float64), label=np.array(ys), feature_name=list(FEATURES)
-    )
+    data = lgb.Dataset(np.array(xs, dtype=np.float64), label=np.array(ys), feature_name=list(names))
     return lgb.train(params, data, num_boost_round=TREES)
 
 

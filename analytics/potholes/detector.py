@@ -176,10 +176,10 @@ def detect(samples: Sequence[Sample], params: DetectorParams = DetectorParams())
         return []
     hz = 1 / median(b.t - a.t for a, b in itertools.pairwise(trace))
     dyn = vertical_dynamic(trace, params.gravity_tau_s)
-    heave = _moving_average(dyn, max(1, _samples(params.heave_window_s / 2, hz)))
+    heave = moving_average(dyn, max(1, samples_in(params.heave_window_s / 2, hz)))
     found = [
         k
-        for k in _run_peaks(dyn, params.threshold_g, max(1, _samples(params.max_jolt_s, hz)))
+        for k in _run_peaks(dyn, params.threshold_g, max(1, samples_in(params.max_jolt_s, hz)))
         if trace[k].speed >= params.min_speed_mps and _is_jolt(dyn, heave, k, hz, params)
     ]
     groups: list[list[int]] = []
@@ -203,7 +203,8 @@ def clean_trace(samples: Sequence[Sample]) -> list[Sample]:
     return [s for i, s in enumerate(finite) if i == 0 or s.t != finite[i - 1].t]
 
 
-def _samples(seconds: float, hz: float) -> int:
+def samples_in(seconds: float, hz: float) -> int:
+    """The whole number of samples nearest to ``seconds`` at ``hz``."""
     return math.floor(seconds * hz + 0.5)
 
 
@@ -242,7 +243,8 @@ def vertical_dynamic(trace: list[Sample], tau: float) -> list[float]:
     return out
 
 
-def _moving_average(xs: list[float], half: int) -> list[float]:
+def moving_average(xs: list[float], half: int) -> list[float]:
+    """The mean of each ``x`` with its ``half`` neighbours either side (fewer at the ends)."""
     prefix = [0.0]
     for x in xs:
         prefix.append(prefix[-1] + x)
@@ -274,14 +276,14 @@ def _run_peaks(dyn: list[float], threshold: float, max_run: int) -> list[int]:
 def _is_jolt(dyn: list[float], heave: list[float], k: int, hz: float, p: DetectorParams) -> bool:
     n = len(dyn)
     peak = abs(dyn[k])
-    w = max(1, _samples(p.jolt_window_s, hz))
+    w = max(1, samples_in(p.jolt_window_s, hz))
     near = dyn[max(0, k - w) : k + w + 1]
     if max(near) - min(near) < p.min_peak_to_peak * peak:
         return False
-    w = max(1, _samples(p.window_s, hz))
+    w = max(1, samples_in(p.window_s, hz))
     if max(abs(h) for h in heave[max(0, k - w) : k + w + 1]) > p.max_heave_share * peak:
         return False
-    w = max(1, _samples(p.noise_window_s / 2, hz))
+    w = max(1, samples_in(p.noise_window_s / 2, hz))
     level = median(abs(d) for d in dyn[max(0, k - w) : min(n, k + w + 1)])
     return peak >= p.min_standout * level / _MEDIAN_ABS_OF_UNIT_GAUSSIAN
 
@@ -289,7 +291,7 @@ def _is_jolt(dyn: list[float], heave: list[float], k: int, hz: float, p: Detecto
 def _event(
     trace: list[Sample], dyn: list[float], k: int, hz: float, p: DetectorParams
 ) -> JoltEvent:
-    w = min(max(1, _samples(p.window_s, hz)), (MAX_SAMPLES - 1) // 2)
+    w = min(max(1, samples_in(p.window_s, hz)), (MAX_SAMPLES - 1) // 2)
     peak = abs(dyn[k])
     s = trace[k]
     return JoltEvent(
@@ -297,7 +299,7 @@ def _event(
         lat=s.lat,
         lon=s.lon,
         speed_mps=s.speed,
-        heading_deg=_heading(trace, k, max(1, _samples(1.0, hz))),
+        heading_deg=_heading(trace, k, max(1, samples_in(1.0, hz))),
         peak_z_g=peak,
         severity=min(1.0, peak / p.severe_g),
         sample_hz=hz,

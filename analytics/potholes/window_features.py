@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from statistics import median
 
 # The reference detector is the one home of the gravity estimate and of trace cleaning.
-from analytics.potholes.detector import Sample, clean_trace, vertical_dynamic
+from analytics.potholes.detector import (
+    Sample,
+    clean_trace,
+    moving_average,
+    samples_in,
+    vertical_dynamic,
+)
 from ingest.kernel.params import require_in
 
 FEATURES = (
@@ -107,9 +113,9 @@ def candidates(
     dyn = vertical_dynamic(trace, params.gravity_tau_s)
     mag = [abs(d) for d in dyn]
     n = len(dyn)
-    w = max(1, _samples(params.jolt_s, hz))
-    wn = max(w, _samples(params.noise_s, hz))
-    heave = _moving_average(dyn, max(1, _samples(params.heave_s / 2, hz)))
+    w = max(1, samples_in(params.jolt_s, hz))
+    wn = max(w, samples_in(params.noise_s, hz))
+    heave = moving_average(dyn, max(1, samples_in(params.heave_s / 2, hz)))
     out = []
     for k in range(n):
         lo, hi = max(0, k - w), min(n, k + w + 1)
@@ -150,19 +156,3 @@ def _features(
         # Rounded, so that a tree cannot tell recordings apart by their rate's last digits.
         round(hz, 1),
     )
-
-
-def _samples(seconds: float, hz: float) -> int:
-    return math.floor(seconds * hz + 0.5)
-
-
-def _moving_average(xs: list[float], half: int) -> list[float]:
-    prefix = [0.0]
-    for x in xs:
-        prefix.append(prefix[-1] + x)
-    n = len(xs)
-    return [
-        (prefix[min(n, i + half + 1)] - prefix[max(0, i - half)])
-        / (min(n, i + half + 1) - max(0, i - half))
-        for i in range(n)
-    ]

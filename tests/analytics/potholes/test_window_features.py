@@ -5,8 +5,12 @@ import random
 
 import pytest
 
-from analytics.potholes.detector import Sample
-from analytics.potholes.window_features import FEATURES, WindowParams, candidates
+from analytics.potholes.detector import Sample, moving_average, samples_in
+from analytics.potholes.window_features import (
+    FEATURES,
+    WindowParams,
+    candidates,
+)
 
 JOLT_AT = 5.0  # on a sample at every rate tested
 
@@ -89,3 +93,14 @@ def test_window_widths_must_be_positive(field: str) -> None:
     """A zero window is refused with the project's parameter message."""
     with pytest.raises(ValueError, match=f"Expected {field} in"):
         WindowParams(**{field: 0.0})
+
+
+def test_moving_average_shrinks_its_window_at_the_ends() -> None:
+    """Each value is the mean of itself and ``half`` neighbours each side, fewer at the ends."""
+    assert moving_average([0.0, 3.0, 6.0, 9.0], 1) == pytest.approx([1.5, 3.0, 6.0, 7.5])
+
+
+@pytest.mark.parametrize(("seconds", "hz", "n"), [(0.5, 5.0, 3), (0.1, 50.0, 5), (2.0, 20.0, 40)])
+def test_samples_in_rounds_to_the_nearest_whole_sample(seconds: float, hz: float, n: int) -> None:
+    """A duration at a rate is the nearest whole number of samples, halves rounded up."""
+    assert samples_in(seconds, hz) == n
