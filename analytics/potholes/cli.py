@@ -86,6 +86,21 @@ def read_trace(path: Path) -> Iterator[tuple[float, Sample]]:
             yield t, Sample(t - start, *values[1:])
 
 
+def read_trace_or_fail(trace: Path) -> list[tuple[float, Sample]]:
+    """The rows of a trace file, or a one-line error for a missing, unreadable or empty one."""
+    if not trace.is_file():
+        fail(f"{trace}: no such file")
+    try:
+        rows = list(read_trace(trace))
+    except TraceError as exc:
+        fail(str(exc))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        fail(f"{trace}: cannot read: {exc}")
+    if not rows:
+        fail(f"{trace}: empty trace, no samples after the header")
+    return rows
+
+
 def _number(path: Path, line: int, row: list[str], i: int, column: str) -> float:
     text = row[i].strip() if i < len(row) else ""
     try:
@@ -126,16 +141,7 @@ def potholes_detect(
         )
     except ValueError as exc:
         fail(f"--params-threshold-g: {exc}", 2)
-    if not trace.is_file():
-        fail(f"{trace}: no such file")
-    try:
-        rows = list(read_trace(trace))
-    except TraceError as exc:
-        fail(str(exc))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        fail(f"{trace}: cannot read: {exc}")
-    if not rows:
-        fail(f"{trace}: empty trace, no samples after the header")
+    rows = read_trace_or_fail(trace)
     t0 = rows[0][0]
     events = detect([s for _, s in rows], params)
     out = csv.writer(sys.stdout, lineterminator="\n")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from analytics.potholes.cli import TraceError, read_trace
+from analytics.potholes.cli import read_trace_or_fail
 from analytics.potholes.roughness import RoughnessParams, roughness
 from ingest.kernel.cli import fail
 
@@ -56,16 +56,7 @@ def potholes_roughness(
         )
     except ValueError as exc:
         fail(f"bad option: {exc}", 2)
-    if not trace.is_file():
-        fail(f"{trace}: no such file")
-    try:
-        rows = list(read_trace(trace))
-    except TraceError as exc:
-        fail(str(exc))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        fail(f"{trace}: cannot read: {exc}")
-    if not rows:
-        fail(f"{trace}: empty trace, no samples after the header")
+    rows = read_trace_or_fail(trace)
     t0 = rows[0][0]
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(OUTPUT_HEADER)

@@ -85,6 +85,18 @@ def _window(found: dict[str, Any], start: date | None, end: date | None) -> tupl
         return date_window(start, end, today)
 
 
+def _period(
+    found: dict[str, Any], start: date | None, end: date | None
+) -> tuple[datetime | None, datetime | None, str]:
+    """The instants of the local days from/to and the file name's label; without from and
+    to, no bounds and the label "all"."""
+    if start is None and end is None:
+        return None, None, "all"
+    first, last = _window(found, start, end)
+    lo, hi = day_bounds(first, last, found["timezone"])
+    return lo, hi, f"{first}-{last}"
+
+
 def _file(dataset: Dataset, council: str, fmt: Format, rows: list[Row], label: str) -> Response:
     name = f"{council}-{dataset.slug}-{label}.{fmt.value}"
     return Response(
@@ -136,13 +148,7 @@ def potholes(
 ) -> Response:
     """Confirmed, reported, repaired and reopened potholes; with from/to only those seen in
     those local days. Positions rounded to about 1 m, nothing about phones."""
-    found = _council(conn, council)
-    if start is None and end is None:
-        lo, hi, label = None, None, "all"
-    else:
-        first, last = _window(found, start, end)
-        lo, hi = day_bounds(first, last, found["timezone"])
-        label = f"{first}-{last}"
+    lo, hi, label = _period(_council(conn, council), start, end)
     rows = pothole_rows(public_potholes(conn, council, lo, hi))
     return _file(POTHOLES, council, fmt, rows, label)
 
@@ -153,13 +159,7 @@ def road_roughness(
 ) -> Response:
     """Median estimated IRI (m/km) per road segment measured by 3 or more phones; with from/to
     only segments refreshed in those local days. Nothing about phones."""
-    found = _council(conn, council)
-    if start is None and end is None:
-        lo, hi, label = None, None, "all"
-    else:
-        first, last = _window(found, start, end)
-        lo, hi = day_bounds(first, last, found["timezone"])
-        label = f"{first}-{last}"
+    lo, hi, label = _period(_council(conn, council), start, end)
     rows = roughness_rows(public_roughness(conn, council, lo, hi))
     return _file(ROAD_ROUGHNESS, council, fmt, rows, label)
 
