@@ -71,34 +71,27 @@ def load_segments(conn: psycopg.Connection, council: str) -> list[Segment]:
     ]
 
 
-def load_tracks(
+def load_trips(
     conn: psycopg.Connection, council: str, since: datetime, until: datetime
-) -> list[Track]:
-    """The council's trip tracks that ended in (``since``, ``until``]."""
+) -> tuple[list[Track], list[RoughStretch]]:
+    """The council's trip tracks that ended in (``since``, ``until``], and their roughness
+    stretches, in one read."""
     rows = conn.execute(
-        "SELECT device_id, ts_start, ts_end, lats, lons FROM trip_coverage "
-        "WHERE council = %s AND ts_start > %s - INTERVAL '1 day' AND ts_end > %s "
-        "AND ts_end <= %s ORDER BY ts_start, device_id",
+        "SELECT device_id, ts_start, ts_end, lats, lons, rough_lats, rough_lons, rough_iri "
+        "FROM trip_coverage WHERE council = %s AND ts_start > %s - INTERVAL '1 day' "
+        "AND ts_end > %s AND ts_end <= %s ORDER BY ts_start, device_id",
         (council, since, since, until),
     ).fetchall()
-    return [Track(d, a, b, tuple(zip(lats, lons, strict=True))) for d, a, b, lats, lons in rows]
-
-
-def load_stretches(
-    conn: psycopg.Connection, council: str, since: datetime, until: datetime
-) -> list[RoughStretch]:
-    """The roughness stretches of the council's trips that ended in (``since``, ``until``]."""
-    rows = conn.execute(
-        "SELECT device_id, rough_lats, rough_lons, rough_iri FROM trip_coverage "
-        "WHERE council = %s AND ts_start > %s - INTERVAL '1 day' AND ts_end > %s "
-        "AND ts_end <= %s AND rough_iri IS NOT NULL ORDER BY ts_start, device_id",
-        (council, since, since, until),
-    ).fetchall()
-    return [
-        RoughStretch(device, lat, lon, iri)
-        for device, lats, lons, iris in rows
-        for lat, lon, iri in zip(lats, lons, iris, strict=True)
+    tracks = [
+        Track(d, a, b, tuple(zip(lats, lons, strict=True))) for d, a, b, lats, lons, *_ in rows
     ]
+    stretches = [
+        RoughStretch(device, lat, lon, iri)
+        for device, *_, r_lats, r_lons, iris in rows
+        if iris is not None
+        for lat, lon, iri in zip(r_lats, r_lons, iris, strict=True)
+    ]
+    return tracks, stretches
 
 
 def refresh_coverage(
@@ -119,19 +112,10 @@ def refresh_coverage(
     now = now or datetime.now(UTC)
     with conn.transaction():
         segments = load_segments(conn, council)
-        tracks = load_tracks(conn, council, now - timedelta(days=COVERAGE_DAYS), now)
+        tracks, stretches = load_trips(conn, council, now - timedelta(days=COVERAGE_DAYS), now)
         found = match_passes(segments, tracks, params)
-        since = now - timedelta(days=COVERAGE_DAYS)
         radius = (params or CoverageParams()).match_radius_m
-        rough = {
-            r.segment_id: r
-            for r in segment_roughness(
-                segments,
-                [s.segment_id for s in segments],
-                load_stretches(conn, council, since, now),
-                radius,
-            )
-        }
+        rough = {r.segment_id: r for r in segment_roughness(segments, stretches, radius)}
         conn.execute("DELETE FROM road_coverage WHERE council = %s", (council,))
         with conn.cursor() as cur:
             cur.executemany(

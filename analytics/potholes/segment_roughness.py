@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from analytics.potholes.segment_index import Polyline, SegmentIndex
+from analytics.potholes.coverage import Segment
+from analytics.potholes.segment_index import SegmentIndex
 from ingest.db.pseudonyms import distinct_phones
 from ingest.kernel.params import require_in
 
@@ -41,8 +42,7 @@ class SegmentRoughness:
 
 
 def segment_roughness(
-    segments: Sequence[Polyline],
-    segment_ids: Sequence[str],
+    segments: Sequence[Segment],
     stretches: Iterable[RoughStretch],
     match_radius_m: float = 15.0,
 ) -> list[SegmentRoughness]:
@@ -50,8 +50,8 @@ def segment_roughness(
 
     Parameters
     ----------
-    segments, segment_ids
-        The council's road segments and their ids, in the same order.
+    segments
+        The council's road segments.
     stretches
         Roughness stretches from the phones' tracks.
     match_radius_m
@@ -68,7 +68,7 @@ def segment_roughness(
             found[hit[0]].append(s)
     return [
         SegmentRoughness(
-            segment_ids[si],
+            segments[si].segment_id,
             float(median(s.iri_m_per_km for s in found[si])),
             distinct_phones(s.device_id for s in found[si]),
             len(found[si]),

@@ -1,6 +1,7 @@
 """Highways: potholes on a map, confirmations over time, a heatmap of jolts and each road
 segment's estimated roughness (IRI)."""
 
+from analytics.potholes.heatmap import MIN_PHONES
 from dashboards.model import COUNCIL, Board, Panel, geomap
 
 OPEN_POTHOLES = """
@@ -39,9 +40,9 @@ SELECT latitude, longitude, (sum(jolts) / sum(reports))::float8 AS roughness_g,
        sum(reports)::bigint AS reports, max(phones) AS phones
 FROM per_period
 GROUP BY 1, 2
-HAVING max(phones) >= 3
+HAVING max(phones) >= %(min_phones)s
 ORDER BY 1, 2
-"""
+""".replace("%(min_phones)s", str(MIN_PHONES))
 
 # Each road segment's median estimated IRI as of the last coverage refresh, at the segment's
 # middle point; like the API, only segments that three or more phones measured.
@@ -50,9 +51,10 @@ SELECT s.lats[(cardinality(s.lats) + 1) / 2] AS latitude,
        s.lons[(cardinality(s.lons) + 1) / 2] AS longitude,
        c.iri_m_per_km::float8 AS iri_m_per_km, s.name, s.segment_id, c.iri_phones AS phones
 FROM road_segment s JOIN road_coverage c USING (council, segment_id)
-WHERE s.council = ${council:sqlstring} AND c.iri_m_per_km IS NOT NULL AND c.iri_phones >= 3
+WHERE s.council = ${council:sqlstring} AND c.iri_m_per_km IS NOT NULL
+  AND c.iri_phones >= %(min_phones)s
 ORDER BY s.segment_id
-"""
+""".replace("%(min_phones)s", str(MIN_PHONES))
 
 REPORTS_PER_DAY = """
 SELECT date_trunc('day', ts) AS time, 'bump reports' AS metric, count(*)::float8 AS value
