@@ -2,8 +2,9 @@
 
 Per accelerometer sample: distance along the route, speed, longitudinal acceleration, and the
 vertical acceleration of the features the wheels hit (potholes, manholes, speed humps, rough
-stretches) over band-limited road texture. There is no suspension model and no lateral
-acceleration in bends.
+stretches) over band-limited road texture. A wheel's knock reaches the phone through the car
+body as a damped bounce, with figures calibrated on real clips (see ``_inject``); there is no
+lateral acceleration in bends.
 """
 
 import bisect
@@ -126,22 +127,53 @@ def _add_texture(z: list[float], sigma: list[float], hz: float, rng: random.Rand
 def _inject(
     z: list[float], hz: float, t0: float, v: float, f: RoadFeature, rng: random.Random
 ) -> float:
-    """Add the feature's waveform to ``z`` from ``t0`` on; return its peak in g."""
-    if f.kind == "speed_hump":
-        peak = 0.3 + 0.5 * f.severity * min(1.0, v / 12)
-        span = min(0.8, max(0.3, 4.0 / max(v, 0.1)))  # a ~4 m hump, crossed in 0.3-0.8 s
-        _add(z, hz, t0, 2 * span, lambda u: _heave(u, peak, span))
-        return peak
+    """Add what the phone feels of the feature from ``t0`` on; return its peak in g.
+
+    A phone in a car rides on the body, not on the wheel: the wheel's sharp knock reaches it as
+    a short high-frequency kick and the body's slow, damped bounce that follows. Figures from
+    the real clips (``bench/road_features.py``; González et al. 2017, 50 Hz, phone fixed in a
+    car; median and 10th-90th percentile): potholes peak 0.37 g (0.18-0.71), stay above half
+    their peak for 0.78 s and ring at 1.7 Hz; metal bumps (manholes) 0.40 g, 0.76 s, 2.7 Hz;
+    asphalt bumps (speed humps) 0.44 g, 1.06 s, 1.6 Hz.
+    """
     fast = min(1.0, v / 13)
+    if f.kind == "speed_hump":
+        peak = 0.15 + 0.7 * f.severity * min(1.0, v / 12)
+        span = min(0.8, max(0.3, 4.0 / max(v, 0.1)))  # a ~4 m hump, crossed in 0.3-0.8 s
+        body = _Body(rng.uniform(1.2, 1.9), rng.uniform(0.25, 0.4), 0.0, 1.0)
+        _add(z, hz, t0, 2 * span + 1.5, lambda u: _heave(u, peak, span, body))
+        return peak
     if f.kind == "pothole":
-        peak, span, down = 0.5 + 2.5 * f.severity * fast, rng.uniform(0.04, 0.08), 0.5
-    else:  # a manhole cover, proud or sunk: milder and sometimes slower than a pothole
-        peak, span, down = 0.3 + 0.9 * f.severity * fast, rng.uniform(0.06, 0.2), 0.3
-    _add(z, hz, t0, span + 0.35, lambda u: _jolt(u, peak, span, down))
+        peak = (0.05 + 0.6 * f.severity * fast) * rng.lognormvariate(0, 0.35)
+        body = _Body(rng.uniform(1.3, 2.4), rng.uniform(0.08, 0.2), 0.15, -1.0)
+    else:  # a manhole cover, proud or sunk: a crisper knock on a stiffer, quicker bounce
+        peak = 0.25 + 0.9 * f.severity * fast
+        body = _Body(rng.uniform(1.8, 4.5), rng.uniform(0.25, 0.4), 0.5, rng.choice((-1.0, 1.0)))
+    _add(z, hz, t0, 2.0, lambda u: body.response(u, peak))
     if v > 0.5:  # the rear wheel follows in the front wheel's track
         rear, lag = peak * rng.uniform(0.6, 0.9), _WHEELBASE_M / v
-        _add(z, hz, t0 + lag, span + 0.35, lambda u: _jolt(u, rear, span, down))
+        _add(z, hz, t0 + lag, 2.0, lambda u: body.response(u, rear))
     return peak
+
+
+@dataclass(frozen=True)
+class _Body:
+    """The car body's damped bounce (``hz``, damping ratio ``zeta``) after a wheel's knock, with
+    ``kick`` the share of the peak that the knock itself (wheel hop, ~12 Hz) adds on top, and
+    ``sign`` the direction of the first swing (down into a hole, up over a bump)."""
+
+    hz: float
+    zeta: float
+    kick: float
+    sign: float
+
+    def response(self, u: float, peak: float) -> float:
+        w = 2 * math.pi * self.hz
+        bounce = math.exp(-self.zeta * w * u) * math.sin(w * math.sqrt(1 - self.zeta**2) * u)
+        knock = math.exp(-u / 0.04) * math.sin(2 * math.pi * 12 * u)
+        # The bounce's first swing peaks near exp(-zeta * pi / 2); scale it to ``peak``.
+        norm = math.exp(-self.zeta * math.pi / 2)
+        return self.sign * peak * (bounce / norm + self.kick * knock) / (1 + 0.5 * self.kick)
 
 
 def _add(z: list[float], hz: float, t0: float, span: float, wave: Callable[[float], float]) -> None:
@@ -149,16 +181,7 @@ def _add(z: list[float], hz: float, t0: float, span: float, wave: Callable[[floa
         z[m] += wave(m / hz - t0)
 
 
-def _jolt(u: float, peak: float, span: float, down: float) -> float:
-    half = span / 2
-    if u < half:  # the wheel drops into the hole...
-        return -down * peak * math.sin(math.pi * u / half)
-    if u < span:  # ...and strikes its far edge, then hops on the tyre
-        return peak * math.sin(math.pi * (u - half) / half)
-    return 0.25 * peak * math.exp(-(u - span) / 0.06) * math.sin(2 * math.pi * 12 * (u - span))
-
-
-def _heave(u: float, peak: float, span: float) -> float:
+def _heave(u: float, peak: float, span: float, body: _Body) -> float:
     if u < span:  # the body rises over the hump...
         return peak * math.sin(math.pi * u / span)
-    return -0.3 * peak * math.sin(math.pi * (u - span) / span)  # ...and settles after it
+    return -0.7 * body.response(u - span, peak)  # ...and bounces after it

@@ -1,6 +1,6 @@
 """A learned pothole detector: gradient-boosted trees over candidate jolts, walked in plain Python.
 
-The trees are trained offline (``bench/detector_real.py --train``) and stored as plain JSON:
+The trees are trained offline (``bench/detector.py --train``) and stored as plain JSON:
 per tree a list of nodes, each either ``{"leaf": value}`` or ``{"f": feature, "t": threshold,
 "l": left, "r": right}`` (go left when the feature is at most the threshold). The score of a
 candidate is the logistic of the sum of its leaves, so the same file runs in a phone's browser
@@ -83,7 +83,7 @@ def model_from_json(data: dict[str, Any]) -> JoltModel:
 
 
 def load_model(path: Path) -> JoltModel:
-    """The model stored in ``path`` (as written by ``bench/detector_real.py --train``)."""
+    """The model stored in ``path`` (as written by ``bench/detector.py --train``)."""
     return model_from_json(json.loads(path.read_text()))
 
 

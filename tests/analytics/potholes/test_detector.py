@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from analytics.geo.geometry import moved
-from analytics.potholes.detector import DetectorParams, Sample, detect
+from analytics.potholes.detector import SEVERE_G, DetectorParams, Sample, detect
 
 JOLT_AT = 10.0  # on a sample at every rate, so that even 5 Hz sees the jolt's peak
 Vertical = Callable[[float], float]
@@ -113,10 +113,11 @@ def test_order_and_duplicates_do_not_matter() -> None:
 
 
 @pytest.mark.parametrize("hz", [5, 10, 20, 50, 100])
-def test_slow_heave_is_not_a_jolt(hz: int) -> None:
-    """A speed hump's half-second heave, well above threshold, is not reported."""
-    events = detect(_trace(hz, lambda t: _half_sine(t, JOLT_AT, 0.5, 0.8), angles=(0, 30, 0)))
-    assert events == []
+def test_slow_heave_is_not_a_jolt_with_the_heave_filter_on(hz: int) -> None:
+    """With the heave filter on (off by default: on real recordings it removed more potholes
+    than humps), a speed hump's half-second heave, well above threshold, is not reported."""
+    heave = _trace(hz, lambda t: _half_sine(t, JOLT_AT, 0.5, 0.8), angles=(0, 30, 0))
+    assert detect(heave, DetectorParams(max_jolt_s=0.15, max_heave_share=0.5)) == []
 
 
 def test_rough_road_is_not_a_pothole_but_a_pothole_on_it_is() -> None:
@@ -141,12 +142,13 @@ def test_jolts_closer_than_merge_window_are_one_event(gap_s: float, events: int)
 
 def test_event_carries_a_valid_bump_report() -> None:
     """An event has its window of samples, heading and severity, and makes a valid report."""
-    event = detect(_trace(50, _pothole(peak=1.5)))[0]
+    event = detect(_trace(50, _pothole(peak=0.5)))[0]
     assert len(event.samples_z_g) == 51
     assert max(event.samples_z_g) == event.peak_z_g
     assert event.heading_deg is not None
     assert min(event.heading_deg, 360 - event.heading_deg) < 1  # driving north
-    assert event.severity == pytest.approx(0.5, rel=0.06)
+    assert event.peak_z_g == pytest.approx(0.5, rel=0.1)
+    assert event.severity == pytest.approx(event.peak_z_g / SEVERE_G)
     report = event.to_report(datetime(2026, 3, 2, tzinfo=UTC), seq=1, accuracy_m=4.0)
     assert report.sample_hz == 50.0
     assert report.ts == datetime(2026, 3, 2, 0, 0, 10, tzinfo=UTC)

@@ -41,9 +41,22 @@ def test_no_report_comes_from_the_first_or_last_200_m(seed: int) -> None:
         assert haversine_m(r.lat, r.lon, *ROUTE[0]) > 180
         assert haversine_m(r.lat, r.lon, *ROUTE[-1]) > 180
     shared = simulate_trip(ROUTE, SPEEDS, road, START, random.Random(seed), trip_margin_m=0)
-    near_start = [r for r in shared.reports if haversine_m(r.lat, r.lon, *ROUTE[0]) < 180]
-    assert near_start, "the same trip with nothing held back reports the first potholes"
     assert not any(h.private for h in shared.hits)
+
+
+def test_with_nothing_held_back_the_first_potholes_are_reported() -> None:
+    """The same trips with no margin report jolts from the first 200 m (a phone finds about
+    half the potholes it hits, so over several trips, not necessarily in each)."""
+    road = _potholes(60, 120, 400, 700)
+    near_start = [
+        r
+        for seed in range(4)
+        for r in simulate_trip(
+            ROUTE, SPEEDS, road, START, random.Random(seed), trip_margin_m=0
+        ).reports
+        if haversine_m(r.lat, r.lon, *ROUTE[0]) < 180
+    ]
+    assert near_start
 
 
 def test_coverage_track_leaves_out_the_trip_ends_and_follows_the_route() -> None:
