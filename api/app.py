@@ -11,10 +11,13 @@ from analytics.routing.settings import RoutingSettings
 from api.errors import VALIDATION_RESPONSE, install_error_handlers
 from api.metrics import install_metrics
 from api.open_data_settings import OpenDataSettings
+from api.rate_limit import DriveLimits
 from api.routers import (
     busy_page,
     coverage,
     crew,
+    drive_page,
+    drives,
     health,
     heatmap,
     highways,
@@ -63,6 +66,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.mqtt_url = services.mqtt_url
+    app.state.mqtt_prefix = services.mqtt_prefix
+    app.state.drive_limits = DriveLimits(settings)
     app.state.routing = routing or RoutingSettings()
     for module in (
         health,
@@ -71,6 +76,8 @@ def create_app(
         routes,
         highways,
         potholes,
+        drives,
+        drive_page,
         heatmap,
         coverage,
         highways_page,

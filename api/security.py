@@ -39,6 +39,15 @@ PUBLIC_PATH = re.compile(
 )
 """Paths anyone may read without a token: rate-limited, and open to CORS."""
 
+DRIVE_PATH = re.compile(r"/drive(?:/.*)?")
+"""The drive app's page and files: it reads the phone's position and motion, so its
+Permissions-Policy allows them for this origin (and only there)."""
+PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+DRIVE_PERMISSIONS = (
+    "camera=(), microphone=(), geolocation=(self), accelerometer=(self), gyroscope=(self), "
+    "payment=(), usb=()"
+)
+
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 """FastAPI's documentation pages, which load Swagger UI and ReDoc from a CDN."""
 
@@ -89,7 +98,9 @@ DOCS_POLICY = (
 """Swagger UI and ReDoc come from jsDelivr and start with an inline script."""
 
 
-def security_headers(policy: str, hsts: bool) -> list[tuple[bytes, bytes]]:
+def security_headers(
+    policy: str, hsts: bool, permissions: str = PERMISSIONS
+) -> list[tuple[bytes, bytes]]:
     """The headers every response carries, encoded once."""
     headers = {
         "content-security-policy": policy,
@@ -97,7 +108,7 @@ def security_headers(policy: str, hsts: bool) -> list[tuple[bytes, bytes]]:
         # Not no-referrer: tile servers (OpenStreetMap's policy) want the site's origin.
         "referrer-policy": "strict-origin-when-cross-origin",
         "x-frame-options": "DENY",
-        "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+        "permissions-policy": permissions,
     }
     if hsts:
         headers["strict-transport-security"] = "max-age=31536000"
@@ -201,6 +212,7 @@ class SecurityMiddleware:
         cors_origins: list[str],
         headers: list[tuple[bytes, bytes]],
         docs_headers: list[tuple[bytes, bytes]],
+        drive_headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         self.app = app
         self.limiter, self.client = limiter, client
@@ -210,6 +222,7 @@ class SecurityMiddleware:
             else app
         )
         self.headers, self.docs_headers = headers, docs_headers
+        self.drive_headers = drive_headers or headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -217,7 +230,13 @@ class SecurityMiddleware:
             return
         path = scope["path"]
         public = PUBLIC_PATH.fullmatch(path) is not None
-        extra = self.docs_headers if path in DOCS_PATHS else self.headers
+        extra = (
+            self.docs_headers
+            if path in DOCS_PATHS
+            else self.drive_headers
+            if DRIVE_PATH.fullmatch(path)
+            else self.headers
+        )
         if public and self.limiter is not None:
             wait = self.limiter.take(client_key(self.client(scope)))
             if wait:
@@ -261,11 +280,13 @@ def install_security(app: FastAPI, settings: ApiSettings, tile_url: str | None =
         if settings.rate_limit_per_min
         else None
     )
+    policy = content_security_policy(tile_url)
     app.add_middleware(
         SecurityMiddleware,
         limiter=limiter,
         client=ClientAddress(settings.trusted_proxies),
         cors_origins=settings.cors_origins,
-        headers=security_headers(content_security_policy(tile_url), settings.behind_https),
+        headers=security_headers(policy, settings.behind_https),
         docs_headers=security_headers(DOCS_POLICY, settings.behind_https),
+        drive_headers=security_headers(policy, settings.behind_https, DRIVE_PERMISSIONS),
     )

@@ -57,3 +57,24 @@ class ApiSettings(BaseSettings):
         description="Clients reach the API over HTTPS only, so responses carry "
         "Strict-Transport-Security.",
     )
+    drive_max_bytes: int = Field(
+        default=2_000_000,
+        ge=1024,
+        le=100_000_000,
+        description="Largest drive upload (POST …/drives) in bytes; larger ones are refused with "
+        "413 before they are read.",
+    )
+    drive_uploads_per_min: int = Field(
+        default=30,
+        ge=0,
+        le=1_000_000,
+        description="Drive uploads a minute one client address may make (after a burst of the "
+        "same size); 0 turns the limit off.",
+    )
+    drive_uploads_per_trip: int = Field(
+        default=5,
+        ge=0,
+        le=1_000_000,
+        description="Uploads a minute of one drive (trip token), retries included, after a "
+        "burst of the same size; 0 turns the limit off.",
+    )

@@ -29,7 +29,6 @@ the API. It reports; it does not assert. Run it from the repository root::
 import argparse
 import contextlib
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,8 +47,8 @@ if not __package__:
 
 from analytics.forecasting.store import refresh_forecasts  # noqa: E402
 from api.settings import ApiSettings  # noqa: E402
-from bench.api_load import HEADER, fixed_server, load, report, wait_ok  # noqa: E402
-from deploy.embedded import free_port  # noqa: E402
+from bench.api_load import HEADER, fixed_server, load, report  # noqa: E402
+from bench.servers import api_server  # noqa: E402
 from ingest.db.connect import connect  # noqa: E402
 from simulators.history import register_town  # noqa: E402
 from simulators.world import build_world  # noqa: E402
@@ -97,41 +96,6 @@ def bench_database(
 
 
 # -- the servers --------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def api_server(
-    database_url: str, workers: int, cache: bool, log_path: Path
-) -> Iterator[tuple[str, int]]:
-    """``smartstreets api`` on a free port; yields (host, port)."""
-    port = free_port()
-    env = dict(
-        os.environ,
-        SMARTSTREETS_DATABASE_URL=database_url,
-        SMARTSTREETS_API_RATE_LIMIT_PER_MIN="0",
-    )
-    if not cache:
-        env["SMARTSTREETS_API_PUBLIC_CACHE_S"] = "0"
-    mqtt = os.environ.get("SMARTSTREETS_BENCH_MQTT_URL") or os.environ.get(
-        "SMARTSTREETS_TEST_MQTT_URL"
-    )
-    if mqtt:
-        env["SMARTSTREETS_MQTT_URL"] = mqtt
-    args = [str(SMARTSTREETS), "api", "--host", "127.0.0.1", "--port", str(port)]
-    if workers != 1:
-        args += ["--workers", str(workers)]
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_ok(f"http://127.0.0.1:{port}/health", proc)
-        yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def measure(

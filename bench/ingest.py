@@ -34,17 +34,16 @@ import logging
 import os
 import platform
 import signal
-import tempfile
 import time
 from collections.abc import Sequence
 from types import FrameType
-from typing import NoReturn
 
 import paho.mqtt
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.args import Parser, positive, work_dir
 from bench.ingest_backlog import Backlog, BenchError, bench_devices, build_backlog
 from bench.ingest_contenders import CONTENDER_KEYS, plan
 from bench.ingest_drain import Bench, Outcome, run_contender
@@ -66,11 +65,7 @@ def run(args: argparse.Namespace) -> int:
         f"; paho-mqtt {paho.mqtt.__version__}; load average {os.getloadavg()[0]:.2f}"
     )
     with contextlib.ExitStack() as stack:
-        if args.log_dir is not None:
-            workdir = args.log_dir
-            workdir.mkdir(parents=True, exist_ok=True)
-        else:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        workdir = work_dir(stack, args.log_dir)
         broker = _broker(stack, workdir)
         db_url = _database(stack, args.database_url)
         poll = stack.enter_context(connect(db_url, autocommit=True))
@@ -156,22 +151,6 @@ def _contest(bench: Bench, args: argparse.Namespace, db_url: str) -> list[Outcom
 # -- command line -------------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # One line, not argparse's usage block: the bench is usually run from scripts.
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
 def _skip_list(text: str) -> list[str]:
     keys = [k.strip() for k in text.split(",") if k.strip()]
     unknown = [k for k in keys if k not in (*CONTENDER_KEYS, "ingest-default")]
@@ -188,11 +167,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         or os.environ.get("SMARTSTREETS_TEST_DATABASE_URL")
         or "postgresql://postgres@127.0.0.1:5432/postgres"
     )
-    parser = _Parser(
+    parser = Parser(
         prog="bench/ingest.py",
         description="Measure how fast ingest drains a broker backlog into committed rows.",
     )
-    parser.add_argument("--messages", type=_positive, default=200_000, help="backlog size")
+    parser.add_argument("--messages", type=positive, default=200_000, help="backlog size")
     parser.add_argument(
         "--database-url",
         default=default_db,
@@ -201,7 +180,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--naive-limit",
-        type=_positive,
+        type=positive,
         default=20_000,
         help="the naive ingestor drains only this many messages (its rate is over those)",
     )
@@ -215,7 +194,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="seed of the backlog")
     parser.add_argument(
         "--timeout",
-        type=_positive,
+        type=positive,
         default=120,
         help="seconds a contender may take; a slower one is stopped and rated on what it did",
     )
@@ -229,8 +208,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help=argparse.SUPPRESS)  # fmt: skip
     parser.add_argument("--mqtt-url", help=argparse.SUPPRESS)
     parser.add_argument("--client-id", help=argparse.SUPPRESS)
-    parser.add_argument("--receive-maximum", type=_positive, help=argparse.SUPPRESS)
-    parser.add_argument("--expect", type=_positive, help=argparse.SUPPRESS)
+    parser.add_argument("--receive-maximum", type=positive, help=argparse.SUPPRESS)
+    parser.add_argument("--expect", type=positive, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.naive_limit = min(args.naive_limit, args.messages)
     if args.role != "bench" and not (args.mqtt_url and args.client_id and args.receive_maximum):

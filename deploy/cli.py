@@ -17,6 +17,7 @@ from api.plan_cli import routes_plan
 from dashboards.cli import dashboards_app
 from deploy.demo import demo
 from ingest.cli import contract_app, db_app, devices_app, ingest
+from ingest.councils_cli import councils_app
 from ingest.kernel.logs import LogFormat, configure_logging
 from simulators.cli import simulate_app
 
@@ -56,6 +57,7 @@ app.command()(api)
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(db_app, name="db")
 app.add_typer(devices_app, name="devices")
+app.add_typer(councils_app, name="councils")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(contract_app, name="contract")
 routes_app.command("plan")(routes_plan)

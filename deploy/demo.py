@@ -107,6 +107,8 @@ def print_urls(
         f"{base}/v1/councils/{c}/bins/latest\n"
         f"  rounds (crew)   {base}/crew?council={c}&date={town.shift_day} (token {crew})\n"
         f"  potholes        {base}/highways?council={c} (token {highways})\n"
+        f"  drive (phones)  {base}/drive?council={c} (motion sensors need HTTPS or localhost:"
+        " see the README)\n"
         f"  bumps (highways) curl -H 'Authorization: Bearer {highways}' "
         f"'{base}/v1/councils/{c}/bumps?bbox=-0.8,52.6,-0.6,52.7'\n"
         f"  MQTT broker     {mqtt_url}\n"

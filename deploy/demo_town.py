@@ -20,7 +20,7 @@ from analytics.routing.settings import RoutingSettings
 from analytics.routing.shifts import next_working_day, plan_day, shift_start
 from api.auth import Scope, create_token
 from ingest.db.connect import connect
-from ingest.db.councils import council_timezone
+from ingest.db.councils import council_timezone, set_drives_enabled
 from ingest.db.registry import write_registry_csv
 from ingest.errors import first_line
 from simulators.backfill import backfill_phones
@@ -46,7 +46,7 @@ class DemoTown:
 
 def seed_town(db_url: str, prefix: str, data_dir: Path, history_days: int, seed: int) -> DemoTown:
     """Register the town's devices with ``history_days`` of history, write the registry CSV,
-    create demo tokens, plan the next round and store the road segments."""
+    create demo tokens, plan the next round, store the road segments and take drives."""
     world = build_world(DEMO_COUNCIL, seed=seed, bins=24, counters=6)
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "registry.csv").write_text(write_registry_csv(world.town.devices()))
@@ -56,6 +56,7 @@ def seed_town(db_url: str, prefix: str, data_dir: Path, history_days: int, seed:
         highways = create_token(conn, DEMO_COUNCIL, Scope.HIGHWAYS, "demo")
         shift_day = plan_rounds(conn, world.network)
         store_segments(conn, DEMO_COUNCIL, segments_from_network(world.network))
+        set_drives_enabled(conn, DEMO_COUNCIL, True)  # the drive app takes residents' drives
     return DemoTown(world, crew, highways, shift_day)
 
 

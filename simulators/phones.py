@@ -15,14 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from analytics.potholes.detector import DetectorParams, Sample, detect
-from analytics.potholes.privacy import (
-    TRIP_END_MARGIN_M,
-    coverage_track,
-    kept_mask,
-    trim_trip_ends,
-)
-from analytics.potholes.roughness import Stretch, roughness
+from analytics.potholes.detector import DetectorParams, Sample
+from analytics.potholes.phone_upload import phone_upload
+from analytics.potholes.privacy import TRIP_END_MARGIN_M, kept_mask
 from ingest.contract.payloads import BumpReport, TripCoverage
 from ingest.kernel.params import require, require_in
 from simulators.features import FeatureKind, RoadFeature
@@ -144,26 +139,17 @@ def simulate_trip(
     ride = drive(path.cum, targets, phone.sample_hz, rng)
     z, hits = vertical(ride, path, features, start, rng)
     samples, fixes = _sense(phone, ride, path, z, rng)
-    # The phone's upload: detected jolts and its track, both without the trip's ends.
+    # The phone's upload: detected jolts and its track, both without the trip's ends. Each
+    # sample carries the accuracy of the 1 Hz fix it belongs to.
     n, hz = len(samples), phone.sample_hz
-    events = trim_trip_ends(detect(samples, params or DetectorParams()), samples, trip_margin_m)
+    accuracy = [fixes[round(s.t)][3] for s in samples]
+    upload = phone_upload(samples, start, accuracy, params or DetectorParams(), trip_margin_m)
     shared = kept_mask(samples, trip_margin_m)
     hits = [replace(h, private=not shared[min(round(h.t_s * hz), n - 1)]) for h in hits]
-    reports = tuple(
-        event.to_report(start, seq, fixes[round(event.t)][3]) for seq, event in enumerate(events)
-    )
     kept = tuple(samples) if keep_samples else None
-    coverage = coverage_track(samples, start, trip_margin_m, roughness=_roughness(samples))
-    return Trip(phone, (n - 1) / hz, path.cum[-1], reports, tuple(hits), kept, coverage)
-
-
-def _roughness(samples: list[Sample]) -> list[Stretch]:
-    """The trip's roughness stretches, as the phone measures them (none for a trace the
-    measure refuses, such as one with a GPS gap's missing values)."""
-    try:
-        return roughness(samples)
-    except ValueError:
-        return []
+    return Trip(
+        phone, (n - 1) / hz, path.cum[-1], upload.reports, tuple(hits), kept, upload.coverage
+    )
 
 
 def _sense(

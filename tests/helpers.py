@@ -3,11 +3,16 @@
 import os
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+import uvicorn
+
+from deploy.embedded import free_port
 from ingest.mqtt import open_client
 
 T = TypeVar("T")
@@ -65,3 +70,19 @@ def phone_screenshot(url: str, shot: Path, profile: Path, height: int) -> None:
         timeout=120,
     )
     assert shot.exists(), out.stderr[-2000:]
+
+
+@contextmanager
+def served(app: object) -> Iterator[str]:
+    """``app`` served by uvicorn over HTTP on a free loopback port, for a real browser."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None)  # type: ignore[arg-type]
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    wait_for(lambda: srv.started, what="uvicorn")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)

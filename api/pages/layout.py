@@ -19,11 +19,14 @@ a{color:#0645ad}footer{margin-top:2rem;font-size:.9rem;color:#444}
 
 
 def page_top(title_html: str, style: str, refresh_s: int | None = None) -> str:
-    """A page up to the start of its body: ``title_html`` (already escaped), ``style``, and a
-    refresh every ``refresh_s`` seconds when given."""
-    refresh = f'<meta http-equiv="refresh" content="{refresh_s}">' if refresh_s else ""
+    """A page up to the start of its body: ``title_html`` (already escaped), ``style``, and,
+    when ``refresh_s`` is given, its ``<main>`` and ``<footer>`` refreshed in place every
+    ``refresh_s`` seconds (``/page-refresh.js``; not a meta refresh, which reloads the page
+    under a reader's focus)."""
+    script = '<script src="/page-refresh.js" defer></script>' if refresh_s else ""
+    body = f'<body data-refresh="{refresh_s}">' if refresh_s else "<body>"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"{refresh}<title>{title_html}</title><style>{style}</style></head><body>"
+        f"<title>{title_html}</title>{script}<style>{style}</style></head>{body}"
     )

@@ -3,12 +3,13 @@
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from api.deps import Conn, Settings
 from api.pages.entry import crew_entry_page
 from api.pages.home import index_page
 from api.queries import councils, zone_counts_now
+from api.static_files import static_response
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -28,3 +29,9 @@ def index(conn: Conn, settings: Settings) -> HTMLResponse:
 def crew() -> HTMLResponse:
     """The crews' entry page: pick the shift, then a vehicle's printable route."""
     return HTMLResponse(crew_entry_page(), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/page-refresh.js")
+def page_refresh() -> Response:
+    """The script that refreshes the index and the residents' page in place."""
+    return static_response("page-refresh.js")

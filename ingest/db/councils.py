@@ -1,4 +1,5 @@
-"""Council facts: whether a council is registered, its display name and its time zone.
+"""Council facts: whether a council is registered, its display name, its time zone and whether
+its residents may upload drives.
 
 The one home of these lookups. The rule for a council that is not registered is the same
 everywhere: :func:`find_council` answers ``None`` and every other function raises
@@ -63,3 +64,20 @@ def council_name(conn: psycopg.Connection, slug: str) -> str:
 def council_slugs(conn: psycopg.Connection) -> list[str]:
     """Every registered council's slug, in order."""
     return [str(r[0]) for r in conn.execute("SELECT slug FROM council ORDER BY slug")]
+
+
+def drives_enabled(conn: psycopg.Connection, slug: str) -> bool:
+    """Whether residents' phones may upload drives to the council (``POST …/drives``); raises
+    :class:`UnknownCouncil` for an unknown council."""
+    row = conn.execute("SELECT drives_enabled FROM council WHERE slug = %s", (slug,)).fetchone()
+    if row is None:
+        raise UnknownCouncil(slug)
+    return bool(row[0])
+
+
+def set_drives_enabled(conn: psycopg.Connection, slug: str, on: bool) -> None:
+    """Let the council's residents upload drives, or stop them; raises :class:`UnknownCouncil`
+    for an unknown council. The caller commits."""
+    cur = conn.execute("UPDATE council SET drives_enabled = %s WHERE slug = %s", (on, slug))
+    if cur.rowcount == 0:
+        raise UnknownCouncil(slug)

@@ -3,88 +3,19 @@ page with its chart, rendered by a real headless Chromium."""
 
 import io
 import os
-import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import psycopg
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from analytics.forecasting.levels import sentence
-from api.app import create_app
 from api.pages.charts import BAND, FORECAST
-from api.settings import ApiSettings
-from deploy.embedded import free_port
-from ingest.db.connect import refresh_rollups
-from ingest.db.registry import DeviceCreate, import_devices
-from ingest.settings import ServiceSettings
-from tests.helpers import chromium, phone_screenshot, wait_for
-
-
-@pytest.fixture
-def app(database_url: str, mqtt_url: str) -> object:
-    """The API on the session's database."""
-    services = ServiceSettings(database_url=database_url, mqtt_url=mqtt_url)
-    return create_app(ApiSettings(health_cache_s=0), services)
-
-
-@pytest.fixture
-def client(app: object) -> Iterator[TestClient]:
-    """A test client of the app."""
-    with TestClient(app) as c:  # type: ignore[arg-type]
-        yield c
-
-
-@pytest.fixture
-def zones(conn: psycopg.Connection, council: str, uid: str) -> dict[str, list[str]]:
-    """Zone 'high-street' with three counters and 'station' with one; five weeks of hourly
-    counts and a stored 48-hour forecast for each zone and counter."""
-    layout = {"high-street": [f"hs{i}-{uid}" for i in range(3)], "station": [f"st-{uid}"]}
-    import_devices(
-        conn,
-        [
-            DeviceCreate(
-                council=council, kind="counter", device_id=d, lat=52.67, lon=-0.72, zone=zone
-            )
-            for zone, ids in layout.items()
-            for d in ids
-        ],
-    )
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    counts = []
-    for zone, ids in layout.items():
-        for d in ids:
-            for h in range(1, 24 * 35):
-                start = now - timedelta(hours=h)
-                people = 50 + 40 * (8 <= start.hour <= 18)
-                counts.append((council, d, zone, start, start + timedelta(hours=1), people))
-    with conn.cursor().copy(
-        "COPY footfall_count (council, device_id, zone, period_start, period_end, count) FROM STDIN"
-    ) as copy:
-        for row in counts:
-            copy.write_row(row)
-    # On TimescaleDB the rollups may already be materialised over these hours (another test's
-    # backfill); the same call a backfill makes brings them up to date.
-    refresh_rollups(conn, now - timedelta(days=36), now + timedelta(hours=1))
-    series = [f"zone:{z}" for z in layout] + [
-        f"counter:{d}" for ids in layout.values() for d in ids
-    ]
-    forecasts = [
-        (council, s, now + timedelta(hours=h), 120.0 + h, 90.0 + h, 150.0 + h, 100.0, now)
-        for s in series
-        for h in range(48)
-    ]
-    conn.cursor().executemany(
-        "INSERT INTO footfall_forecast (council, series, ts, forecast, lo80, hi80, usual, "
-        "made_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        forecasts,
-    )
-    return layout
+from tests.helpers import chromium, phone_screenshot
 
 
 def test_zone_forecasts_are_public_and_cacheable(
@@ -153,22 +84,12 @@ def test_page_is_accessible_html_without_external_resources(
     assert resp.status_code == 200
     html = resp.text
     assert '<html lang="en">' in html and 'name="viewport"' in html
-    assert 'http-equiv="refresh"' in html
+    assert 'data-refresh="300"' in html and "http-equiv" not in html
     assert html.count('role="img"') == len(zones) and html.count("<table>") == len(zones)
-    assert "http://" not in html and "https://" not in html and "<script" not in html
-
-
-@pytest.fixture
-def server(app: object) -> Iterator[str]:
-    """The app served over HTTP on a free loopback port, for a real browser."""
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    wait_for(lambda: srv.started, what="uvicorn")
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    assert "http://" not in html and "https://" not in html
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/page-refresh.js" defer>']
+    script = client.get("/page-refresh.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:

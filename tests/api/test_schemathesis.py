@@ -1,7 +1,6 @@
 """The running API against its own OpenAPI document: generated requests never get a 5xx, and
 every response matches the status codes and schemas the document declares."""
 
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,7 +9,6 @@ import httpx
 import psycopg
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from schemathesis import APIOperation
 from schemathesis.checks import (
@@ -23,10 +21,10 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from api.app import create_app
 from api.auth import Scope, create_token
 from api.settings import ApiSettings
-from deploy.embedded import free_port
 from ingest.db.connect import connect
 from ingest.db.registry import DeviceCreate, import_devices
 from ingest.settings import ServiceSettings
+from tests.helpers import served
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 
@@ -74,23 +72,12 @@ def api(database_url: str, mqtt_url: str) -> Iterator[_Api]:
         )
         _counts(conn, council, now)
         token = create_token(conn, council, Scope.ADMIN)
-    port = free_port()
     app = create_app(
         ApiSettings(rate_limit_per_min=0, health_cache_s=0),
         ServiceSettings(database_url=database_url, mqtt_url=mqtt_url),
     )
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    yield _Api(f"http://127.0.0.1:{port}", council, token)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield _Api(url, council, token)
 
 
 def _counts(conn: psycopg.Connection, council: str, now: datetime) -> None:

@@ -30,8 +30,11 @@ def test_entry_page_carries_its_public_script(page: str, script: str, fields: li
 
 
 def test_page_top() -> None:
-    """The head carries the title as given, the style, and a refresh only when asked."""
+    """The head carries the title as given and the style; asked to refresh, the page loads the
+    in-place refresh script with its period on the body, never a meta refresh (which reloads
+    the page under a reader's focus)."""
     top = page_top("A &amp; B", "p{}", refresh_s=60)
-    assert "<title>A &amp; B</title><style>p{}</style></head><body>" in top
-    assert '<meta http-equiv="refresh" content="60">' in top
+    assert "<title>A &amp; B</title>" in top and "<style>p{}</style></head>" in top
+    assert '<script src="/page-refresh.js" defer></script>' in top
+    assert top.endswith('<body data-refresh="60">') and "http-equiv" not in top
     assert "refresh" not in page_top("A", "")

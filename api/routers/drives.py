@@ -1,0 +1,185 @@
+"""Residents' drives: ``POST /v1/councils/{council}/drives``, anonymous, for opted-in councils.
+
+The route is ``async`` because it reads the body itself, in chunks, refusing it once it passes
+the size cap; the rate limits are checked on the event loop, and everything that blocks
+(decoding, the database) runs in the thread pool. It writes as the service's own user, like
+ingest, on a connection of its own from the pool: not the tenant-scoped ``Conn``, since the
+writer needs the salts and the quarantine that the tenant role may not touch.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import psycopg
+from fastapi import APIRouter, HTTPException, Request, status
+from psycopg_pool import ConnectionPool
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import CouncilPath
+from api.drive_upload import (
+    Drive,
+    DriveCreate,
+    DrivePublic,
+    DriveRefused,
+    parse_drive,
+    quarantine_drive,
+    store_drive,
+)
+from api.rate_limit import DriveLimits
+from api.schemas import ErrorPublic
+from api.settings import ApiSettings
+from ingest.db.councils import UnknownCouncil, drives_enabled
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+router = APIRouter(prefix="/v1/councils/{council}", tags=["drives"])
+
+
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """``schema`` with every ``#/$defs/…`` reference replaced by its definition, so it can sit
+    in the operation itself (the body is read by hand, so FastAPI does not register it)."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
+def _body_schema() -> dict[str, Any]:
+    schema = DriveCreate.model_json_schema()
+    return dict(_inline(schema, schema.get("$defs", {})))
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorPublic, "description": description}
+
+
+DESCRIPTION = """\
+A resident's phone uploads one finished drive: its bump reports and coverage track, exactly as
+the phone would publish them on MQTT (`bump` and `coverage` streams, with `phone` as the device
+id). They are checked by the same decoder and stored by the same writer as MQTT ingest, with the
+phone's id pseudonymised, together with the drive's trip token, in one transaction: 202 is
+answered only after the commit.
+
+Uploading the same `trip` again stores nothing and answers 202 with `"already stored"`, so the
+app may retry until it sees a 202. No token is needed, but the council must have enabled drives
+(`smartstreets councils set C --drives`). A drive with anything wrong is refused whole (422,
+naming the first fault, e.g. `reports[3]: out of range: peak_z_g: …`) and its body is kept in
+quarantine for the council's operators. Uploads are limited per client address and per trip
+(429 with `Retry-After`) and in size (413).
+"""
+
+
+async def _on_pool(request: Request, work: Callable[[psycopg.Connection], T]) -> T:
+    """Run ``work`` in the thread pool on a pooled connection; 503 if the database is down."""
+    pool: ConnectionPool = request.app.state.pool
+
+    def run() -> T:
+        with pool.connection(timeout=5) as conn:
+            return work(conn)
+
+    try:
+        return await run_in_threadpool(run)
+    except psycopg.OperationalError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "database unavailable, try again shortly"
+        ) from exc
+
+
+def _require_drives(conn: psycopg.Connection, council: str) -> None:
+    try:
+        enabled = drives_enabled(conn, council)
+    except UnknownCouncil:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown council {council!r}") from None
+    if not enabled:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"drives are not enabled for council {council}; a council admin enables them with "
+            f"'smartstreets councils set {council} --drives'",
+        )
+
+
+def _too_large(cap: int) -> HTTPException:
+    return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a drive may be at most {cap} bytes")
+
+
+def _refuse_declared(request: Request, cap: int) -> None:
+    """413 for a body whose Content-Length is over ``cap``, before anything else is done."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise _too_large(cap)
+
+
+async def _read_body(request: Request, cap: int) -> bytes:
+    """The body, refused once more than ``cap`` bytes of it have come (whatever it declared)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise _too_large(cap)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _quarantine(
+    request: Request, council: str, body: bytes, refused: DriveRefused, at: datetime
+) -> None:
+    await _on_pool(request, lambda conn: quarantine_drive(conn, council, body, refused, at))
+    log.info("drive refused council=%s bytes=%d: %s", council, len(body), refused.reason)
+
+
+@router.post(
+    "/drives",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DrivePublic,
+    summary="Upload a finished drive",
+    description=DESCRIPTION,
+    responses={
+        403: _error("The council has not enabled drives."),
+        404: _error("Unknown council."),
+        413: _error("The body is over the size cap."),
+        422: _error("The drive breaks the contract; its body went to quarantine."),
+        429: _error("Too many uploads from this address or of this trip; see Retry-After."),
+        503: _error("The database is unavailable; retry later."),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _body_schema()}},
+        }
+    },
+)
+async def upload_drive(council: CouncilPath, request: Request) -> DrivePublic:
+    """Store one drive of a resident's phone (see the description)."""
+    settings: ApiSettings = request.app.state.settings
+    limits: DriveLimits = request.app.state.drive_limits
+    prefix: str = request.app.state.mqtt_prefix
+    cap = settings.drive_max_bytes
+    _refuse_declared(request, cap)
+    limits.check_client(limits.address(request.scope))
+    await _on_pool(request, lambda conn: _require_drives(conn, council))
+    body = await _read_body(request, cap)
+    received_at = datetime.now(UTC)
+    try:
+        drive: Drive = await run_in_threadpool(parse_drive, prefix, council, body, received_at)
+    except DriveRefused as refused:
+        await _quarantine(request, council, body, refused, received_at)
+        reason = refused.reason.replace("\x00", "\\x00")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, reason) from None
+    limits.check_trip(council, drive.trip)
+    stored = await _on_pool(request, lambda conn: store_drive(conn, council, drive))
+    log.info(
+        "drive %s council=%s reports=%d duplicates=%d coverage=%d",
+        stored.status,
+        council,
+        stored.reports,
+        stored.duplicates,
+        stored.coverage,
+    )
+    return stored
