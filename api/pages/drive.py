@@ -57,7 +57,7 @@ ready&hellip;</p>
 <p id="wake" hidden></p>
 <dl class="figures">
 <dt>Distance</dt><dd id="distance">0.0 km</dd>
-<dt>Jolts to send</dt><dd id="jolts">0</dd>
+<dt>Jolts found</dt><dd id="jolts">0</dd>
 <dt>Waiting to send</dt><dd id="queued">0 drives</dd>
 </dl>
 <section id="thanks" hidden><h2>Thank you</h2><p>Your drive helps {escape(name)} find and

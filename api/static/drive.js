@@ -112,6 +112,8 @@ async function flush() {
       await forget(item.trip);
       backoffMs = 2000;
       setState("sent", `Sent: ${jolts(item.jolts)} over ${km(item.distance)}. Thank you!`);
+      $("distance").textContent = km(item.distance);
+      $("jolts").textContent = String(item.jolts);
       $("thanks").hidden = false;
     } else if (response.status === 429 || response.status >= 500) {
       setState("queued", "The council's server is busy: this drive waits on the phone and will be sent shortly.");
@@ -214,6 +216,7 @@ async function stop() {
   navigator.geolocation.clearWatch(geoWatch);
   if (wakeLock) await wakeLock.release().catch(() => {});
   wakeLock = null;
+  wakeNote.hidden = true;
   const finished = drive;
   drive = null;
   go.textContent = "Start a drive";
