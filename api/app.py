@@ -16,6 +16,7 @@ from api.routers import (
     busy_page,
     coverage,
     crew,
+    device_readings,
     drive_page,
     drives,
     health,
@@ -26,6 +27,7 @@ from api.routers import (
     pages,
     potholes,
     public,
+    quarantine,
     routes,
 )
 from api.security import install_security
@@ -77,6 +79,7 @@ def create_app(
         highways,
         potholes,
         drives,
+        device_readings,
         drive_page,
         heatmap,
         coverage,
@@ -84,6 +87,7 @@ def create_app(
         pages,
         busy_page,
         open_data,
+        quarantine,
     ):
         app.include_router(module.router)
     install_error_handlers(app)

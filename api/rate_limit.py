@@ -1,4 +1,5 @@
-"""Rate limits of drive uploads: per client address and per trip token.
+"""Rate limits of drive uploads (per client address and per trip token) and of devices' readings
+over HTTP (per device).
 
 Drives need no token, so two token buckets stand between the endpoint and a phone (or a script)
 gone wrong: one per client address (``drive_uploads_per_min`` at once, refilled at that rate a
@@ -39,6 +40,24 @@ class DriveLimits:
             _refuse(
                 self.trips.take(f"{council}/{trip}"),
                 f"{self.trips.per_min} uploads a minute of one drive",
+            )
+
+
+class DeviceLimits:
+    """The bucket of each device posting readings over HTTP (``device_posts_per_min`` at once,
+    refilled at that rate a minute), spent only once the device has authenticated, so nobody
+    else can use up a device's allowance; call from the event loop only (no lock)."""
+
+    def __init__(self, settings: ApiSettings) -> None:
+        per_device = settings.device_posts_per_min
+        self.devices = RateLimiter(per_device, per_device) if per_device else None
+
+    def check_device(self, device_id: str) -> None:
+        """Spend one request of the device's allowance, or raise 429."""
+        if self.devices is not None:
+            _refuse(
+                self.devices.take(device_id),
+                f"{self.devices.per_min} readings requests a minute from one device",
             )
 
 

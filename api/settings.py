@@ -1,5 +1,7 @@
 """Settings of the API process."""
 
+from pathlib import Path
+
 from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -77,4 +79,32 @@ class ApiSettings(BaseSettings):
         le=1_000_000,
         description="Uploads a minute of one drive (trip token), retries included, after a "
         "burst of the same size; 0 turns the limit off.",
+    )
+    device_passwords_file: Path | None = Field(
+        default=None,
+        description="Mosquitto's password file that 'smartstreets devices credentials' writes "
+        "(OUT/passwd): devices posting readings over HTTP (POST …/devices/{id}/readings) log in "
+        "with their broker password, checked against it (re-read when it changes); unset: every "
+        "such request is refused with 401.",
+    )
+    device_readings_max_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        le=100_000_000,
+        description="Largest body of a device's readings (POST …/devices/{id}/readings) in "
+        "bytes; larger ones are refused with 413.",
+    )
+    device_readings_max_lines: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Most readings (NDJSON lines) in one POST …/devices/{id}/readings; more is "
+        "refused with 413.",
+    )
+    device_posts_per_min: int = Field(
+        default=60,
+        ge=0,
+        le=1_000_000,
+        description="Readings requests a minute one device may make over HTTP (after a burst of "
+        "the same size), retries included; 0 turns the limit off.",
     )

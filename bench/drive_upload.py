@@ -31,10 +31,9 @@ import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import Iterator, Sequence  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
@@ -45,10 +44,16 @@ import psycopg  # noqa: E402
 
 from analytics.geo.geometry import moved  # noqa: E402
 from bench.args import Parser, positive, work_dir  # noqa: E402
-from bench.servers import api_server, stop  # noqa: E402
+from bench.servers import (  # noqa: E402
+    BenchError,
+    add_service_options,
+    api_server,
+    guarded,
+    ingest_worker,
+    wait_rows,
+)
 from ingest.contract.topics import Stream, build_topic  # noqa: E402
 from ingest.db.connect import connect  # noqa: E402
-from ingest.errors import first_line  # noqa: E402
 from ingest.settings import mask_url  # noqa: E402
 from simulators.phones import RoadFeature, simulate_trip  # noqa: E402
 from simulators.town import CENTRE  # noqa: E402
@@ -59,15 +64,7 @@ DRIVE_LIMITS_OFF = {
 }
 """Every upload of the bench comes from one address: the drive limits would throttle it."""
 from tests.helpers import publish_all  # noqa: E402
-from tests.services import ServiceError, scratch_database  # noqa: E402
-
-SMARTSTREETS = REPO / ".venv" / "bin" / "smartstreets"
-DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/postgres"
-DEFAULT_MQTT = "mqtt://127.0.0.1:1883"
-
-
-class BenchError(RuntimeError):
-    """The bench cannot go on; the message says why."""
+from tests.services import scratch_database  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -116,14 +113,6 @@ def _stored(conn: psycopg.Connection, council: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _wait_rows(conn: psycopg.Connection, council: str, want: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while (got := _stored(conn, council)) < want:
-        if time.monotonic() > deadline:
-            raise BenchError(f"only {got} of {want} rows of {council} after {timeout:.0f} s")
-        time.sleep(0.02)
-
-
 def run_http(base: str, council: str, drives: Sequence[Drive], clients: int) -> float:
     """Upload every drive; seconds until the last 202."""
     url = f"{base}/v1/councils/{council}/drives"
@@ -148,20 +137,6 @@ def run_http(base: str, council: str, drives: Sequence[Drive], clients: int) -> 
     return time.perf_counter() - started
 
 
-@contextlib.contextmanager
-def ingest_worker(db_url: str, mqtt_url: str, prefix: str, log_path: Path) -> Iterator[None]:
-    """``smartstreets ingest`` on ``prefix``, in its own process."""
-    env = dict(os.environ, SMARTSTREETS_MQTT_PREFIX=prefix)
-    args = [str(SMARTSTREETS), "ingest", "--database-url", db_url, "--mqtt-url", mqtt_url,
-            "--client-id", f"{prefix}-ingest", "--no-migrate"]  # fmt: skip
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield
-    finally:
-        stop(proc)
-
-
 def _messages(prefix: str, council: str, drives: Sequence[Drive]) -> list[tuple[str, bytes]]:
     messages = []
     for d in drives:
@@ -184,7 +159,7 @@ def warm_mqtt(
             raise BenchError("ingest stored nothing within 60 s (see its log)")
         publish_all(mqtt_url, f"{prefix}-warm", _messages(prefix, council, [drive]))
         with contextlib.suppress(BenchError):
-            _wait_rows(conn, council, drive.rows, 1.0)
+            wait_rows(lambda: _stored(conn, council), drive.rows, 1.0, council)
 
 
 def run_mqtt(
@@ -196,7 +171,7 @@ def run_mqtt(
     want = _stored(conn, council) + sum(d.rows for d in drives)
     started = time.perf_counter()
     publish_all(mqtt_url, f"{prefix}-publisher", messages)
-    _wait_rows(conn, council, want, timeout)
+    wait_rows(lambda: _stored(conn, council), want, timeout, council)
     return time.perf_counter() - started
 
 
@@ -256,37 +231,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=positive, default=300, help="seconds the MQTT path may take"
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("SMARTSTREETS_BENCH_DATABASE_URL")
-        or os.environ.get("SMARTSTREETS_TEST_DATABASE_URL", DEFAULT_DB),
-        help="server to create the bench database on (default: $SMARTSTREETS_BENCH_DATABASE_URL,"
-        f" $SMARTSTREETS_TEST_DATABASE_URL or {DEFAULT_DB})",
-    )
-    parser.add_argument(
-        "--mqtt-url",
-        default=os.environ.get("SMARTSTREETS_BENCH_MQTT_URL")
-        or os.environ.get("SMARTSTREETS_TEST_MQTT_URL", DEFAULT_MQTT),
-        help="broker of the MQTT path (default: $SMARTSTREETS_BENCH_MQTT_URL, "
-        f"$SMARTSTREETS_TEST_MQTT_URL or {DEFAULT_MQTT})",
-    )
-    parser.add_argument(
-        "--log-dir", type=Path, help="keep the API's and ingest's logs here (default: a temp dir)"
-    )
+    add_service_options(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        run(args)
-    except KeyboardInterrupt:
-        print("interrupted; cleaned up")
-        return 130
-    except (BenchError, ServiceError, RuntimeError, psycopg.Error, httpx.HTTPError, OSError) as exc:
-        print(f"error: {first_line(exc)}", file=sys.stderr)
-        return 1
-    return 0
+    return guarded(lambda: run(args))
 
 
 if __name__ == "__main__":

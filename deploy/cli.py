@@ -19,6 +19,7 @@ from deploy.demo import demo
 from ingest.cli import contract_app, db_app, devices_app, ingest
 from ingest.councils_cli import councils_app
 from ingest.kernel.logs import LogFormat, configure_logging
+from ingest.quarantine_cli import quarantine_app
 from simulators.cli import simulate_app
 
 app = typer.Typer(
@@ -57,6 +58,7 @@ app.command()(api)
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(db_app, name="db")
 app.add_typer(devices_app, name="devices")
+app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(councils_app, name="councils")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(contract_app, name="contract")

@@ -28,7 +28,7 @@ from ingest.kernel.cli import (
     service_settings,
 )
 from ingest.mqtt import BrokerAddress, negotiate_protocol
-from ingest.settings import IngestSettings
+from ingest.settings import IngestSettings, mask_url
 from ingest.supervisor import supervise, worker_command
 from ingest.worker import IngestWorker
 
@@ -70,8 +70,22 @@ def ingest(
     metrics_port: int | None = typer.Option(
         None, min=1, max=65535, help="Serve Prometheus /metrics here (worker i: port + i - 1)."
     ),
+    bridge: str | None = typer.Option(
+        None,
+        help="Take LoRaWAN uplinks from a network server's MQTT integration instead: ttn (The "
+        "Things Stack v3) or chirpstack (ChirpStack v4). Default: $SMARTSTREETS_INGEST_BRIDGE.",
+    ),
+    bridge_url: str | None = typer.Option(
+        None,
+        help="The network server's broker, e.g. mqtts://app1%40ttn:NNSXS.KEY@eu1.cloud."
+        "thethings.network:8883 (default: $SMARTSTREETS_INGEST_BRIDGE_URL, else --mqtt-url).",
+    ),
 ) -> None:
-    """Subscribe to every device topic and store readings; quarantine what breaks the contract."""
+    """Subscribe to every device topic and store readings; quarantine what breaks the contract.
+
+    With --bridge, subscribe to a LoRaWAN network server's uplinks instead and store them with
+    the same writer, quarantine and acknowledgement after commit (README: Connecting real
+    devices)."""
     settings = service_settings(database_url, mqtt_url)
     overrides: dict[str, object] = {
         k: v
@@ -80,16 +94,28 @@ def ingest(
             ("share_group", share_group),
             ("receive_maximum", receive_maximum),
             ("metrics_port", metrics_port),
+            ("bridge", bridge),
+            ("bridge_url", bridge_url),
         )
         if v is not None
     }
     try:
         db_url, broker_url = settings.require_services()
         tuning = IngestSettings.model_validate(overrides)
+        if tuning.bridge is not None:
+            # The network server's broker, under a session name of its own.
+            broker_url = tuning.bridge_url or broker_url
+            if "client_id" not in tuning.model_fields_set:
+                tuning = tuning.model_copy(update={"client_id": f"smartstreets-{tuning.bridge}"})
+            if workers > 1:
+                raise ValueError("--bridge runs one worker (no shared subscriptions there)")
     except ValueError as exc:  # includes pydantic's ValidationError
         text = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
         fail(text, 2)
-    log.info("ingest starting with %s, %s", settings.masked(), tuning.model_dump())
+    shown = tuning.model_dump()
+    if tuning.bridge_url:
+        shown["bridge_url"] = mask_url(tuning.bridge_url)
+    log.info("ingest starting with %s, %s", settings.masked(), shown)
     try:
         if migrate_first:
             migrate(db_url)

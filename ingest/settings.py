@@ -3,6 +3,7 @@
 Built in ``main()`` (or an app lifespan) and passed down, never read at import time.
 """
 
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
@@ -121,3 +122,20 @@ class IngestSettings(BaseSettings):
     log_every_s: float = Field(
         default=30, gt=0, description="Seconds between one-line progress summaries in the log."
     )
+    bridge: Literal["ttn", "chirpstack"] | None = Field(
+        default=None,
+        description="Take LoRaWAN uplinks from this network server's MQTT integration instead of "
+        "native device topics (README: Connecting real devices).",
+    )
+    bridge_url: str | None = Field(
+        default=None,
+        description="The network server's MQTT broker, mqtts://user:key@host:8883 (TTN: user "
+        "{application id}@{tenant}, password an API key); default: SMARTSTREETS_MQTT_URL.",
+    )
+
+    @field_validator("bridge_url")
+    @classmethod
+    def _bridge_scheme(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("mqtt", "mqtts", "tcp"):
+            raise ValueError("Expected an mqtt:// or mqtts:// URL.")
+        return value

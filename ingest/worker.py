@@ -24,6 +24,7 @@ from multiprocessing.process import BaseProcess
 
 import paho.mqtt.client as mqtt
 
+from ingest.contract.lorawan import TOPIC_FILTERS, Network
 from ingest.contract.topics import subscription
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import close_client, open_client
@@ -73,8 +74,10 @@ class IngestWorker:
 
     # -- MQTT side -------------------------------------------------------------------------
     def topic_filter(self) -> str:
-        """What this worker subscribes to (a shared subscription when a group is set)."""
-        base = subscription(self.prefix)
+        """What this worker subscribes to (a shared subscription when a group is set): native
+        device topics, or every uplink of the network server it bridges."""
+        bridge = self.settings.bridge
+        base = subscription(self.prefix) if bridge is None else TOPIC_FILTERS[Network(bridge)]
         group = self.settings.share_group
         return f"$share/{group}/{base}" if group else base
 
@@ -157,7 +160,8 @@ class IngestWorker:
             for mid, generation in acks:
                 # A message from an earlier connection is redelivered by the broker on the new
                 # one (persistent session); acking its old packet id could ack another message.
-                if generation == current:
+                # Packet id 0 is a QoS 0 delivery (The Things Stack sends only those): no ack.
+                if generation == current and mid:
                     client.ack(mid, 1)
                     acked += 1
         finally:
@@ -235,6 +239,8 @@ class IngestWorker:
             self.settings.batch_size,
             self.settings.flush_ms,
             logging.getLogger().getEffectiveLevel(),
+            self.settings.client_id,
+            None if self.settings.bridge is None else Network(self.settings.bridge),
         )
         self._process = ctx.Process(
             target=run_writer,
@@ -251,7 +257,8 @@ class IngestWorker:
             self._client = open_client(
                 self.mqtt_url,
                 self.settings.client_id,
-                prefix=self.prefix,
+                # A network server's broker is not ours: no status topic of ours on it.
+                prefix=self.prefix if self.settings.bridge is None else None,
                 clean=False,
                 receive_maximum=self.settings.receive_maximum,
                 configure=self._configure,
@@ -283,7 +290,7 @@ class IngestWorker:
                 self._process.terminate()
                 self._process.join(5)
         if self._client is not None:
-            close_client(self._client, self.prefix)
+            close_client(self._client, self.prefix if self.settings.bridge is None else None)
         self.log_summary()
 
     def wait(self, duration: float | None = None) -> None:

@@ -19,7 +19,9 @@ from multiprocessing.connection import Connection
 import psycopg
 
 from ingest.contract.decode import Reading, decode
+from ingest.contract.lorawan import Network
 from ingest.db.connect import connect
+from ingest.db.uplinks import decode_uplink
 from ingest.db.writer import Message, StreamWriter, WriteResult
 from ingest.errors import first_line
 
@@ -52,6 +54,10 @@ class WriterConfig:
     batch_size: int
     flush_ms: int
     log_level: int = logging.INFO
+    client_id: str | None = None
+    """The worker's MQTT client id: with a packet id, it names a delivery (exact counting)."""
+    bridge: Network | None = None
+    """The network server whose uplinks this worker takes (``None``: native device topics)."""
 
 
 def _gather(conn: Connection, batch: list[Raw], most: int, linger: float) -> bool:
@@ -78,11 +84,39 @@ def _gather(conn: Connection, batch: list[Raw], most: int, linger: float) -> boo
     return True
 
 
-def _decode_all(prefix: str, raws: list[Raw]) -> list[Message]:
+def _decode_all(prefix: str, raws: list[Raw], client_id: str | None = None) -> list[Message]:
     messages = []
-    for _mid, _gen, dup, topic, payload, received in raws:
+    for mid, _gen, dup, topic, payload, received in raws:
         at = datetime.fromtimestamp(received, UTC)
-        messages.append(Message(topic, payload, at, decode(prefix, topic, payload, at), dup))
+        decoded = decode(prefix, topic, payload, at)
+        messages.append(Message(topic, payload, at, decoded, dup, client_id, mid))
+    return messages
+
+
+def _decode_uplinks(writer: StreamWriter, config: WriterConfig, raws: list[Raw]) -> list[Message]:
+    """Network-server uplinks as messages: one per reading (or reason), with the raw envelope.
+
+    Needs the database (devices are found by their network identity), so it runs once the
+    writer is connected. A QoS 0 delivery (packet id 0) names no delivery for exact counting.
+    """
+    assert config.bridge is not None
+    messages = []
+    for mid, _gen, dup, topic, payload, received in raws:
+        at = datetime.fromtimestamp(received, UTC)
+        for stored_topic, decoded in decode_uplink(
+            writer.conn, writer.cache, config.prefix, config.bridge, topic, payload, at
+        ):
+            messages.append(
+                Message(
+                    stored_topic,
+                    payload,
+                    at,
+                    decoded,
+                    dup,
+                    client_id=config.client_id,
+                    packet_id=mid or None,
+                )
+            )
     return messages
 
 
@@ -128,13 +162,16 @@ def run_writer(config: WriterConfig, inbound: Connection, outbound: Connection) 
         if not batch:
             continue
         raws = batch[: config.batch_size]
-        messages = _decode_all(config.prefix, raws)
+        bridged = config.bridge is not None
+        messages = [] if bridged else _decode_all(config.prefix, raws, config.client_id)
         started = time.perf_counter()
         try:
             if db is None or db.closed:
                 db = connect(config.database_url)
                 writer = StreamWriter(db, writer.cache if writer else None)
             assert writer is not None
+            if bridged:
+                messages = _decode_uplinks(writer, config, raws)
             result = writer.write(messages)
         except psycopg.OperationalError as exc:
             outbound.send(("error", first_line(exc)))

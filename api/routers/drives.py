@@ -8,13 +8,10 @@ writer needs the salts and the quarantine that the tenant role may not touch.
 """
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
 
 import psycopg
 from fastapi import APIRouter, HTTPException, Request, status
-from psycopg_pool import ConnectionPool
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CouncilPath
@@ -28,36 +25,19 @@ from api.drive_upload import (
     store_drive,
 )
 from api.rate_limit import DriveLimits
-from api.schemas import ErrorPublic
 from api.settings import ApiSettings
+from api.uploads import (
+    body_schema,
+    error_response,
+    on_pool,
+    read_capped,
+    refuse_declared,
+)
 from ingest.db.councils import UnknownCouncil, drives_enabled
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 router = APIRouter(prefix="/v1/councils/{council}", tags=["drives"])
-
-
-def _inline(schema: Any, defs: dict[str, Any]) -> Any:
-    """``schema`` with every ``#/$defs/…`` reference replaced by its definition, so it can sit
-    in the operation itself (the body is read by hand, so FastAPI does not register it)."""
-    if isinstance(schema, dict):
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
-        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
-    if isinstance(schema, list):
-        return [_inline(v, defs) for v in schema]
-    return schema
-
-
-def _body_schema() -> dict[str, Any]:
-    schema = DriveCreate.model_json_schema()
-    return dict(_inline(schema, schema.get("$defs", {})))
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorPublic, "description": description}
 
 
 DESCRIPTION = """\
@@ -76,22 +56,6 @@ quarantine for the council's operators. Uploads are limited per client address a
 """
 
 
-async def _on_pool(request: Request, work: Callable[[psycopg.Connection], T]) -> T:
-    """Run ``work`` in the thread pool on a pooled connection; 503 if the database is down."""
-    pool: ConnectionPool = request.app.state.pool
-
-    def run() -> T:
-        with pool.connection(timeout=5) as conn:
-            return work(conn)
-
-    try:
-        return await run_in_threadpool(run)
-    except psycopg.OperationalError as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "database unavailable, try again shortly"
-        ) from exc
-
-
 def _require_drives(conn: psycopg.Connection, council: str) -> None:
     try:
         enabled = drives_enabled(conn, council)
@@ -105,32 +69,10 @@ def _require_drives(conn: psycopg.Connection, council: str) -> None:
         )
 
 
-def _too_large(cap: int) -> HTTPException:
-    return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a drive may be at most {cap} bytes")
-
-
-def _refuse_declared(request: Request, cap: int) -> None:
-    """413 for a body whose Content-Length is over ``cap``, before anything else is done."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
-        raise _too_large(cap)
-
-
-async def _read_body(request: Request, cap: int) -> bytes:
-    """The body, refused once more than ``cap`` bytes of it have come (whatever it declared)."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise _too_large(cap)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _quarantine(
     request: Request, council: str, body: bytes, refused: DriveRefused, at: datetime
 ) -> None:
-    await _on_pool(request, lambda conn: quarantine_drive(conn, council, body, refused, at))
+    await on_pool(request, lambda conn: quarantine_drive(conn, council, body, refused, at))
     log.info("drive refused council=%s bytes=%d: %s", council, len(body), refused.reason)
 
 
@@ -141,17 +83,17 @@ async def _quarantine(
     summary="Upload a finished drive",
     description=DESCRIPTION,
     responses={
-        403: _error("The council has not enabled drives."),
-        404: _error("Unknown council."),
-        413: _error("The body is over the size cap."),
-        422: _error("The drive breaks the contract; its body went to quarantine."),
-        429: _error("Too many uploads from this address or of this trip; see Retry-After."),
-        503: _error("The database is unavailable; retry later."),
+        403: error_response("The council has not enabled drives."),
+        404: error_response("Unknown council."),
+        413: error_response("The body is over the size cap."),
+        422: error_response("The drive breaks the contract; its body went to quarantine."),
+        429: error_response("Too many uploads from this address or of this trip; see Retry-After."),
+        503: error_response("The database is unavailable; retry later."),
     },
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": _body_schema()}},
+            "content": {"application/json": {"schema": body_schema(DriveCreate)}},
         }
     },
 )
@@ -161,10 +103,10 @@ async def upload_drive(council: CouncilPath, request: Request) -> DrivePublic:
     limits: DriveLimits = request.app.state.drive_limits
     prefix: str = request.app.state.mqtt_prefix
     cap = settings.drive_max_bytes
-    _refuse_declared(request, cap)
+    refuse_declared(request, cap, "a drive")
     limits.check_client(limits.address(request.scope))
-    await _on_pool(request, lambda conn: _require_drives(conn, council))
-    body = await _read_body(request, cap)
+    await on_pool(request, lambda conn: _require_drives(conn, council))
+    body = await read_capped(request, cap, "a drive")
     received_at = datetime.now(UTC)
     try:
         drive: Drive = await run_in_threadpool(parse_drive, prefix, council, body, received_at)
@@ -173,7 +115,7 @@ async def upload_drive(council: CouncilPath, request: Request) -> DrivePublic:
         reason = refused.reason.replace("\x00", "\\x00")
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, reason) from None
     limits.check_trip(council, drive.trip)
-    stored = await _on_pool(request, lambda conn: store_drive(conn, council, drive))
+    stored = await on_pool(request, lambda conn: store_drive(conn, council, drive))
     log.info(
         "drive %s council=%s reports=%d duplicates=%d coverage=%d",
         stored.status,

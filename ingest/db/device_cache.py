@@ -5,7 +5,7 @@ import time
 import psycopg
 
 from ingest.db.councils import council_exists
-from ingest.db.registry import RegisteredDevice, lookup_device
+from ingest.db.registry import RegisteredDevice, lookup_device, lookup_network_device
 
 
 class DeviceCache:
@@ -21,6 +21,7 @@ class DeviceCache:
         self._negative_ttl = negative_ttl
         self._positive_ttl = positive_ttl
         self._councils: dict[str, float] = {}
+        self._networked: dict[tuple[str, str], tuple[RegisteredDevice | None, float]] = {}
 
     def device(self, conn: psycopg.Connection, device_id: str) -> RegisteredDevice | None:
         """The registered device with this id, or ``None``."""
@@ -38,6 +39,22 @@ class DeviceCache:
         else:
             self._known[device_id] = (found, now)
             self._unknown.pop(device_id, None)
+        return found
+
+    def network_device(
+        self, conn: psycopg.Connection, network: str, network_id: str
+    ) -> RegisteredDevice | None:
+        """The device ``network`` knows as ``network_id`` (a DevEUI or its device id), or
+        ``None``; remembered like :meth:`device`."""
+        now = time.monotonic()
+        key = (network, network_id.lower())
+        hit = self._networked.get(key)
+        if hit is not None:
+            ttl = self._positive_ttl if hit[0] is not None else self._negative_ttl
+            if now - hit[1] < ttl:
+                return hit[0]
+        found = lookup_network_device(conn, network, network_id)
+        self._networked[key] = (found, now)
         return found
 
     def council_exists(self, conn: psycopg.Connection, council: str) -> bool:

@@ -1,32 +1,46 @@
 """The device registry: councils, bins and people counters.
 
-Imported from a CSV with columns ``council,kind,device_id,lat,lon,zone,capacity_litres`` and an
-optional ``address`` (street or address shown to crews). A file is checked whole before anything
-is written, so a bad row never leaves half a registry behind.
+Imported from a CSV with columns ``council,kind,device_id,lat,lon,zone,capacity_litres`` and
+optional ``address`` (street or address shown to crews) and, for real devices (README:
+Connecting real devices), ``network,network_id,model,depth_mm,model_config``. A file is checked
+whole before anything is written, so a bad row never leaves half a registry behind.
 """
 
 import csv
 import io
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ingest.codecs import check_model
 from ingest.contract.decode import describe_validation_error
+from ingest.contract.lorawan import BRIDGED, Network
 from ingest.contract.topics import COUNCIL_PATTERN, DEVICE_ID_PATTERN
 from ingest.errors import RegistryError
 
 COLUMNS = ("council", "kind", "device_id", "lat", "lon", "zone", "capacity_litres")
-OPTIONAL_COLUMNS = ("address",)
+NETWORK_COLUMNS = ("network", "network_id", "model", "depth_mm", "model_config")
+OPTIONAL_COLUMNS = ("address", *NETWORK_COLUMNS)
+NETWORK_ID_PATTERN = r"[a-z0-9](?:[a-z0-9_.:-]{0,62}[a-z0-9])?"
+"""A DevEUI in lower-case hex, or a network server's device id (as in migration 0015)."""
+_SELECT = (
+    "SELECT device_id, council, kind, zone, network, network_id, model, depth_mm, model_config "
+    "FROM device"
+)
 
 
 class DeviceCreate(BaseModel):
     """One row of the registry file."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, populate_by_name=True, protected_namespaces=()
+    )
 
     council: str = Field(pattern=f"^{COUNCIL_PATTERN}$", description="Council slug.")
     kind: Literal["bin", "counter"] = Field(description="What the device is.")
@@ -36,6 +50,45 @@ class DeviceCreate(BaseModel):
     zone: str | None = Field(default=None, max_length=80, description="Town-centre zone name.")
     capacity_litres: int | None = Field(default=None, gt=0, le=100_000, description="Bin size.")
     address: str | None = Field(default=None, max_length=200, description="Street or address.")
+    network: Network = Field(
+        default=Network.MQTT, description="Where readings come from: mqtt, ttn, chirpstack, http."
+    )
+    network_id: str | None = Field(
+        default=None,
+        pattern=f"^{NETWORK_ID_PATTERN}$",
+        description="The DevEUI or the network server's device id (case is ignored).",
+    )
+    model: str | None = Field(default=None, description="Device model (ingest.codecs.MODELS).")
+    depth_mm: int | None = Field(
+        default=None, ge=1, le=20_000, description="Ultrasonic sensor to bin floor, in mm."
+    )
+    model_config_: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="model_config",
+        description="The model's settings for this device, a JSON object.",
+    )
+
+    @field_validator("network", mode="before")
+    @classmethod
+    def _default_network(cls, value: object) -> object:
+        return Network.MQTT if value is None else value
+
+    @field_validator("network_id", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("model_config_", mode="before")
+    @classmethod
+    def _json(cls, value: object) -> object:
+        if value is None:  # an empty cell
+            return {}
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f"model_config is not JSON: {exc}") from None
+        return value
 
     @model_validator(mode="after")
     def _kind_needs(self) -> "DeviceCreate":
@@ -43,6 +96,12 @@ class DeviceCreate(BaseModel):
             raise ValueError("a bin needs capacity_litres")
         if self.kind == "counter" and not self.zone:
             raise ValueError("a counter needs a zone")
+        if self.network in BRIDGED and (self.network_id is None or self.model is None):
+            raise ValueError(f"a {self.network.value} device needs network_id and model")
+        if self.model is not None:
+            problem = check_model(self.model, self.model_config_, self.depth_mm, self.kind)
+            if problem is not None:
+                raise ValueError(problem)
         return self
 
 
@@ -54,6 +113,11 @@ class RegisteredDevice:
     council: str
     kind: str
     zone: str | None
+    network: str = Network.MQTT.value
+    network_id: str | None = None
+    model: str | None = None
+    depth_mm: int | None = None
+    model_config: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_registry(text: str, source: str = "registry") -> list[DeviceCreate]:
@@ -66,6 +130,7 @@ def parse_registry(text: str, source: str = "registry") -> list[DeviceCreate]:
     devices: list[DeviceCreate] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
+    seen_network: dict[tuple[str, str], int] = {}
     for line, row in enumerate(reader, start=2):
         values = {
             k: (v if v not in ("", None) else None)
@@ -84,6 +149,15 @@ def parse_registry(text: str, source: str = "registry") -> list[DeviceCreate]:
             )
             continue
         seen[device.device_id] = line
+        if device.network_id is not None:
+            key = (device.network.value, device.network_id)
+            if key in seen_network:
+                problems.append(
+                    f"{source}:{line}: {key[0]} device {key[1]} already listed on line "
+                    f"{seen_network[key]}"
+                )
+                continue
+            seen_network[key] = line
         devices.append(device)
     if problems:
         shown = problems[:20]
@@ -125,15 +199,33 @@ def import_devices(conn: psycopg.Connection, devices: Iterable[DeviceCreate]) ->
         if clashes:
             listed = ", ".join(f"{dev} (registered to {council})" for dev, council in clashes[:5])
             raise RegistryError(f"device(s) already registered to another council: {listed}")
+        networked = [d for d in rows if d.network_id is not None]
+        taken = conn.execute(
+            "SELECT d.network, d.network_id, d.device_id FROM device d "
+            "JOIN unnest(%s::text[], %s::text[], %s::text[]) AS n(network, network_id, device_id) "
+            "USING (network, network_id) WHERE d.device_id <> n.device_id",
+            (
+                [d.network.value for d in networked],
+                [d.network_id for d in networked],
+                [d.device_id for d in networked],
+            ),
+        ).fetchall()
+        if taken:
+            listed = ", ".join(f"{net} {nid} (registered as {dev})" for net, nid, dev in taken[:5])
+            raise RegistryError(f"network identity already registered to another device: {listed}")
         conn.cursor().executemany(
             """
             INSERT INTO device
-                (device_id, council, kind, lat, lon, zone, capacity_litres, address)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                (device_id, council, kind, lat, lon, zone, capacity_litres, address,
+                 network, network_id, model, depth_mm, model_config)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (device_id) DO UPDATE SET
                 kind = EXCLUDED.kind, lat = EXCLUDED.lat, lon = EXCLUDED.lon,
                 zone = EXCLUDED.zone, capacity_litres = EXCLUDED.capacity_litres,
-                address = EXCLUDED.address, updated_at = now()
+                address = EXCLUDED.address, network = EXCLUDED.network,
+                network_id = EXCLUDED.network_id, model = EXCLUDED.model,
+                depth_mm = EXCLUDED.depth_mm, model_config = EXCLUDED.model_config,
+                updated_at = now()
             """,
             [
                 (
@@ -145,6 +237,11 @@ def import_devices(conn: psycopg.Connection, devices: Iterable[DeviceCreate]) ->
                     d.zone,
                     d.capacity_litres,
                     d.address,
+                    d.network.value,
+                    d.network_id,
+                    d.model,
+                    d.depth_mm,
+                    Jsonb(d.model_config_),
                 )
                 for d in rows
             ],
@@ -163,26 +260,41 @@ def ensure_council(conn: psycopg.Connection, slug: str, name: str | None = None)
 
 def lookup_device(conn: psycopg.Connection, device_id: str) -> RegisteredDevice | None:
     """The registered device with this id, or ``None``."""
+    row = conn.execute(_SELECT + " WHERE device_id = %s", (device_id,)).fetchone()
+    return None if row is None else RegisteredDevice(*row)
+
+
+def lookup_network_device(
+    conn: psycopg.Connection, network: str, network_id: str
+) -> RegisteredDevice | None:
+    """The device a network knows as ``network_id`` (a DevEUI or its own device id), or ``None``."""
     row = conn.execute(
-        "SELECT device_id, council, kind, zone FROM device WHERE device_id = %s", (device_id,)
+        _SELECT + " WHERE network = %s AND network_id = %s", (network, network_id.lower())
     ).fetchone()
     return None if row is None else RegisteredDevice(*row)
 
 
 def load_devices(conn: psycopg.Connection) -> dict[str, RegisteredDevice]:
     """Every registered device, by id."""
-    return {
-        row[0]: RegisteredDevice(*row)
-        for row in conn.execute("SELECT device_id, council, kind, zone FROM device")
-    }
+    return {row[0]: RegisteredDevice(*row) for row in conn.execute(_SELECT)}
 
 
 def write_registry_csv(devices: Iterable[DeviceCreate]) -> str:
-    """Render devices in the import format (used by the simulators)."""
+    """Render devices in the import format (used by the simulators); the network columns are
+    written only when a device uses them, so a file of MQTT devices keeps its old shape."""
+    rows = list(devices)
+    real = any(d.network is not Network.MQTT or d.model is not None for d in rows)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS + OPTIONAL_COLUMNS)
-    for d in devices:
+    writer.writerow(COLUMNS + OPTIONAL_COLUMNS if real else (*COLUMNS, "address"))
+    for d in rows:
+        network = [
+            d.network.value,
+            d.network_id or "",
+            d.model or "",
+            d.depth_mm or "",
+            json.dumps(d.model_config_) if d.model_config_ else "",
+        ]
         writer.writerow(
             [
                 d.council,
@@ -193,6 +305,7 @@ def write_registry_csv(devices: Iterable[DeviceCreate]) -> str:
                 d.zone or "",
                 d.capacity_litres or "",
                 d.address or "",
+                *(network if real else []),
             ]
         )
     return out.getvalue()

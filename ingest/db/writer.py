@@ -40,7 +40,13 @@ class Message:
     received_at: datetime
     decoded: Reading | Rejection
     redelivered: bool = False
-    """The broker's DUP flag: a redelivery is not a new copy of a quarantined message."""
+    """The broker's DUP flag: this delivery may repeat one already counted (``_counted``)."""
+    client_id: str | None = None
+    """The MQTT client id the message was delivered to; with ``packet_id``, its delivery."""
+    packet_id: int | None = None
+    """The PUBLISH packet id; the broker resends an unacknowledged delivery with the same one."""
+    replayed: bool = False
+    """Re-decoded from quarantine: never a new copy; a refusal only updates the stored reason."""
 
 
 @dataclass
@@ -61,6 +67,10 @@ def _text(value: str) -> str:
     """``value`` storable in a text column: PostgreSQL refuses U+0000, which a hostile payload's
     field names (quoted in the reason) can carry; the raw bytes are kept as they came."""
     return value.replace("\x00", "\\x00")
+
+
+DELIVERY_MEMORY = "1 day"
+"""How long a counted delivery is remembered, to recognise the broker resending it."""
 
 
 def fingerprint(topic: str, payload: bytes) -> bytes:
@@ -135,12 +145,68 @@ class StreamWriter:
             inserted = cur.rowcount
         return inserted
 
+    def _counted(self, items: Sequence[tuple[Message, str]]) -> list[int]:
+        """How many new copies each delivery adds (0 or 1), recording the counted deliveries.
+
+        A delivery is counted exactly once: a non-DUP delivery is always new; a DUP delivery is
+        the broker resending an unacknowledged PUBLISH with the same packet id, so it repeats
+        a counted delivery only if that (client, packet id) was recorded with the same bytes in
+        a committed transaction - the same one that counted it. Without a client and packet id
+        (HTTP uploads, simulators) a DUP flag alone decides.
+        """
+        prints = [fingerprint(m.topic, m.payload) for m, _ in items]
+        dups = {
+            (m.client_id, m.packet_id)
+            for m, _ in items
+            if m.redelivered and m.client_id is not None and m.packet_id is not None
+        }
+        known: dict[tuple[str, int], bytes] = {}
+        if dups:
+            clients, packets = zip(*dups, strict=True)
+            rows = self.conn.execute(
+                "SELECT d.client_id, d.packet_id, d.fingerprint FROM quarantine_delivery d "
+                "JOIN unnest(%s::text[], %s::integer[]) AS k (client_id, packet_id) "
+                "USING (client_id, packet_id) "
+                "WHERE d.counted_at > now() - %s::interval",
+                (list(clients), list(packets), DELIVERY_MEMORY),
+            ).fetchall()
+            known = {(r[0], r[1]): bytes(r[2]) for r in rows}
+        fresh: list[int] = []
+        for (msg, _), key in zip(items, prints, strict=True):
+            if msg.replayed:
+                fresh.append(0)
+            elif msg.client_id is None or msg.packet_id is None:
+                fresh.append(0 if msg.redelivered else 1)
+            else:
+                delivery = (msg.client_id, msg.packet_id)
+                fresh.append(0 if msg.redelivered and known.get(delivery) == key else 1)
+                known[delivery] = key  # a later DUP in this batch repeats this delivery
+        records = [
+            {"client_id": m.client_id, "packet_id": m.packet_id, "fingerprint": key}
+            for (m, _), key in zip(items, prints, strict=True)
+            if m.client_id is not None and m.packet_id is not None and not m.replayed
+        ]
+        if records:
+            self.conn.execute(
+                "DELETE FROM quarantine_delivery WHERE counted_at < now() - %s::interval",
+                (DELIVERY_MEMORY,),
+            )
+            self.conn.cursor().executemany(
+                """
+                INSERT INTO quarantine_delivery (client_id, packet_id, fingerprint)
+                VALUES (%(client_id)s, %(packet_id)s, %(fingerprint)s)
+                ON CONFLICT (client_id, packet_id) DO UPDATE
+                SET fingerprint = EXCLUDED.fingerprint, counted_at = EXCLUDED.counted_at
+                """,
+                records,
+            )
+        return fresh
+
     def _quarantine(self, items: Sequence[tuple[Message, str]]) -> None:
         merged: dict[bytes, tuple[Message, str, int]] = {}
-        for msg, reason in items:
+        for (msg, reason), fresh in zip(items, self._counted(items), strict=True):
             key = fingerprint(msg.topic, msg.payload)
             prev = merged.get(key)
-            fresh = 0 if msg.redelivered else 1
             merged[key] = (msg, reason, fresh if prev is None else prev[2] + fresh)
         rows = []
         for key, (msg, reason, fresh) in merged.items():
@@ -149,12 +215,14 @@ class StreamWriter:
             if topic is not None:
                 device_id = self._stored_id(msg, topic.council, topic.stream, topic.device_id)
                 # A phone's own id is not kept even here: the topic keeps its pseudonym.
-                stored_topic = msg.topic.removesuffix(topic.device_id) + device_id
+                if device_id != topic.device_id and msg.topic.endswith(topic.device_id):
+                    stored_topic = msg.topic.removesuffix(topic.device_id) + device_id
             rows.append(
                 {
                     "fingerprint": key,
                     "received_at": msg.received_at,
                     "fresh": fresh,
+                    "replayed": msg.replayed,
                     "topic": _text(stored_topic or msg.topic),
                     "payload": msg.payload,
                     "reason": _text(reason),
@@ -164,7 +232,7 @@ class StreamWriter:
                 }
             )
         # A first sighting is one copy even if it arrives flagged as a redelivery (its first
-        # delivery was never committed); later redeliveries add none.
+        # delivery was never committed). A replay keeps the times and copies, renews the reason.
         self.conn.cursor().executemany(
             """
             INSERT INTO quarantine (fingerprint, received_at, last_received_at, copies, topic,
@@ -172,8 +240,10 @@ class StreamWriter:
             VALUES (%(fingerprint)s, %(received_at)s, %(received_at)s, greatest(%(fresh)s, 1),
                     %(topic)s, %(payload)s, %(reason)s, %(council)s, %(stream)s, %(device_id)s)
             ON CONFLICT (fingerprint) DO UPDATE
-            SET last_received_at = EXCLUDED.last_received_at,
-                copies = quarantine.copies + %(fresh)s
+            SET last_received_at = CASE WHEN %(replayed)s THEN quarantine.last_received_at
+                                        ELSE EXCLUDED.last_received_at END,
+                copies = quarantine.copies + %(fresh)s,
+                reason = CASE WHEN %(replayed)s THEN EXCLUDED.reason ELSE quarantine.reason END
             """,
             rows,
         )
