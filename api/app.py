@@ -29,6 +29,7 @@ from api.routers import (
     public,
     quarantine,
     routes,
+    uplinks,
 )
 from api.security import install_security
 from api.settings import ApiSettings
@@ -80,6 +81,7 @@ def create_app(
         potholes,
         drives,
         device_readings,
+        uplinks,
         drive_page,
         heatmap,
         coverage,

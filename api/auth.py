@@ -20,6 +20,8 @@ class Scope(StrEnum):
     CREW = "crew"
     HIGHWAYS = "highways"
     ADMIN = "admin"
+    INGEST = "ingest"
+    """May post readings and uplinks for its council (a network server's webhook), nothing else."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,7 +116,7 @@ def api(
 @tokens_app.command("create")
 def tokens_create(
     council: str = typer.Option(..., help="Council slug the token belongs to."),
-    scope: Scope = typer.Option(..., help="crew, highways or admin."),
+    scope: Scope = typer.Option(..., help="crew, highways, admin or ingest."),
     name: str = typer.Option("", help="A note saying who holds it."),
     database_url: str | None = DatabaseUrlOption,
 ) -> None:

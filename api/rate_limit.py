@@ -1,5 +1,5 @@
-"""Rate limits of drive uploads (per client address and per trip token) and of devices' readings
-over HTTP (per device).
+"""Rate limits of drive uploads (per client address and per trip token), of devices' readings
+over HTTP (per device) and of network servers' uplink webhooks (per ingest token).
 
 Drives need no token, so two token buckets stand between the endpoint and a phone (or a script)
 gone wrong: one per client address (``drive_uploads_per_min`` at once, refilled at that rate a
@@ -58,6 +58,24 @@ class DeviceLimits:
             _refuse(
                 self.devices.take(device_id),
                 f"{self.devices.per_min} readings requests a minute from one device",
+            )
+
+
+class UplinkLimits:
+    """The bucket of each ingest token posting network servers' uplinks by webhook
+    (``uplink_posts_per_min`` at once, refilled at that rate a minute), spent only once the token
+    has been checked; call from the event loop only (no lock)."""
+
+    def __init__(self, settings: ApiSettings) -> None:
+        per_token = settings.uplink_posts_per_min
+        self.tokens = RateLimiter(per_token, per_token) if per_token else None
+
+    def check_token(self, token_id: str) -> None:
+        """Spend one request of the token's allowance, or raise 429."""
+        if self.tokens is not None:
+            _refuse(
+                self.tokens.take(token_id),
+                f"{self.tokens.per_min} uplinks a minute with one token",
             )
 
 

@@ -108,3 +108,11 @@ class ApiSettings(BaseSettings):
         description="Readings requests a minute one device may make over HTTP (after a burst of "
         "the same size), retries included; 0 turns the limit off.",
     )
+    uplink_posts_per_min: int = Field(
+        default=600,
+        ge=0,
+        le=1_000_000,
+        description="Uplinks a minute one ingest token may post by webhook (POST …/uplinks/"
+        "{network}; a network server sends every device's uplinks with one token), after a "
+        "burst of the same size; 0 turns the limit off.",
+    )

@@ -16,7 +16,6 @@ later, against the registry (``ingest.codecs``).
 """
 
 import base64
-import binascii
 import json
 import re
 from dataclasses import dataclass
@@ -49,6 +48,9 @@ _TTN_TOPIC = re.compile(r"^v3/([^/@]+)(?:@([^/]+))?/devices/([^/]+)/up$")
 _CHIRPSTACK_TOPIC = re.compile(r"^application/([^/]+)/device/([0-9A-Fa-f]{16})/event/up$")
 _EUI = re.compile(r"^[0-9A-Fa-f]{16}$")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+_NOT_IN_TOPIC = re.compile("[/@+#\x00-\x1f\x7f\ud800-\udfff]")
+"""What a topic segment built from an envelope may not hold: MQTT's separators and wildcards,
+control characters, and lone surrogates (which JSON can carry but UTF-8 cannot)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +137,7 @@ def _base64(value: object, field: str) -> bytes:
         raise EnvelopeError(f"wrong type: {field}")
     try:
         return base64.b64decode(value, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a ValueError for a non-ASCII string
         raise EnvelopeError(f"invalid value: {field} is not base64") from None
 
 
@@ -197,22 +199,58 @@ def _chirpstack(match: re.Match[str], body: dict[str, Any], envelope: bytes) -> 
     )
 
 
+def _json_object(envelope: bytes) -> dict[str, Any]:
+    if len(envelope) > MAX_PAYLOAD_BYTES:
+        raise EnvelopeError(f"oversized payload: {len(envelope)} bytes > {MAX_PAYLOAD_BYTES}")
+    try:
+        body = json.loads(envelope.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise EnvelopeError(f"invalid UTF-8 at byte {exc.start}") from None
+    except ValueError as exc:
+        raise EnvelopeError(f"invalid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise EnvelopeError("invalid JSON: payload is not a JSON object")
+    return body
+
+
+def _segment(value: object, field: str) -> str:
+    text = _text(value, field)
+    if len(text) > 100 or _NOT_IN_TOPIC.search(text):
+        raise EnvelopeError(f"invalid value: {field} cannot be part of an MQTT topic")
+    return text
+
+
+def webhook_topic(network: Network, envelope: bytes) -> str:
+    """The topic ``network``'s MQTT integration would have published ``envelope`` on, built from
+    the envelope's own ids, for an uplink that came by HTTP webhook instead (TTN's tenant is not
+    in its envelope: ``ttn``); raises :class:`EnvelopeError` with the reason if it names none."""
+    body = _json_object(envelope)
+    if network is Network.TTN:
+        ids = _object(body.get("end_device_ids"), "end_device_ids")
+        assert ids is not None
+        apps = _object(ids.get("application_ids"), "end_device_ids.application_ids")
+        assert apps is not None
+        app = _segment(apps.get("application_id"), "end_device_ids.application_ids.application_id")
+        device = _segment(ids.get("device_id"), "end_device_ids.device_id")
+        return f"v3/{app}@ttn/devices/{device}/up"
+    if network is Network.CHIRPSTACK:
+        info = _object(body.get("deviceInfo"), "deviceInfo")
+        assert info is not None
+        app = _segment(info.get("applicationId"), "deviceInfo.applicationId")
+        eui = _eui(info.get("devEui"), "deviceInfo.devEui")
+        if eui is None:
+            raise EnvelopeError("missing field: deviceInfo.devEui")
+        return f"application/{app}/device/{eui}/event/up"
+    raise ValueError(f"{network} delivers no uplinks by webhook")
+
+
 def parse_uplink(topic: str, envelope: bytes) -> Uplink | str:
     """Read a network server's uplink message; return the :class:`Uplink` or why it cannot be."""
     ttn, chirpstack = _TTN_TOPIC.match(topic), _CHIRPSTACK_TOPIC.match(topic)
     if ttn is None and chirpstack is None:
         return f"topic does not parse: {topic[:120]!r} is not a TTN v3 or ChirpStack v4 uplink"
-    if len(envelope) > MAX_PAYLOAD_BYTES:
-        return f"oversized payload: {len(envelope)} bytes > {MAX_PAYLOAD_BYTES}"
     try:
-        body = json.loads(envelope.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        return f"invalid UTF-8 at byte {exc.start}"
-    except ValueError as exc:
-        return f"invalid JSON: {exc}"
-    if not isinstance(body, dict):
-        return "invalid JSON: payload is not a JSON object"
-    try:
+        body = _json_object(envelope)
         if ttn is not None:
             return _ttn(ttn, body, envelope)
         assert chirpstack is not None

@@ -257,6 +257,7 @@ def _call(endpoint: Endpoint, council: str, objects: Town) -> Call:
         "zone": objects.zone,
         "pothole_id": str(objects.pothole_id),
         "fmt": "csv",
+        "network": "ttn",
     }
     path_params, query_params = _params(route.dependant)
     url = endpoint.path

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from ingest.contract.lorawan import Network, Uplink, network_of_topic, parse_uplink
+from ingest.contract.lorawan import (
+    EnvelopeError,
+    Network,
+    Uplink,
+    network_of_topic,
+    parse_uplink,
+    webhook_topic,
+)
 
 WHEN = "2026-03-02T10:15:30.123456789Z"
 
@@ -172,6 +179,11 @@ MALFORMED = [
         _ttn_body(uplink_message__frm_payload="!!"),
         "invalid value: uplink_message.frm_payload",
     ),
+    (
+        "non-ASCII base64",
+        _ttn_body(uplink_message__frm_payload="AQ\u00e9="),
+        "invalid value: uplink_message.frm_payload",
+    ),
     ("bad port", _ttn_body(uplink_message__f_port=300), "invalid value: uplink_message.f_port"),
     (
         "no offset",
@@ -211,3 +223,63 @@ def test_malformed_envelopes_give_reasons(
     """A malformed envelope is refused with a reason, never an exception."""
     result = parse_uplink(*message)
     assert isinstance(result, str) and result.startswith(reason), result
+
+
+@pytest.mark.parametrize(
+    ("network", "message"),
+    [
+        (Network.TTN, ttn_uplink("bin-17", b"\x01")),
+        (Network.CHIRPSTACK, chirpstack_uplink("24E124000A000001", b"\x01")),
+    ],
+    ids=["ttn", "chirpstack"],
+)
+def test_a_webhooks_envelope_gets_the_topic_mqtt_would_have_used(
+    network: Network, message: tuple[str, bytes]
+) -> None:
+    """An envelope posted by webhook is given its network server's MQTT uplink topic (TTN's
+    tenant, absent from the envelope, is ``ttn``), which parses it as the bridge would."""
+    topic, envelope = message
+    assert webhook_topic(network, envelope) == topic
+    assert isinstance(parse_uplink(topic, envelope), Uplink)
+
+
+@pytest.mark.parametrize(
+    ("network", "envelope", "reason"),
+    [
+        (Network.TTN, b"{nope", "invalid JSON"),
+        (Network.TTN, b"[1]", "invalid JSON: payload is not a JSON object"),
+        (Network.TTN, _ttn_body(end_device_ids=None)[1], "missing field: end_device_ids"),
+        (
+            Network.TTN,
+            _ttn_body(end_device_ids__device_id="a/b")[1],
+            "invalid value: end_device_ids.device_id cannot be part of an MQTT topic",
+        ),
+        (
+            Network.TTN,
+            _ttn_body(end_device_ids__device_id="bin-\ud800")[1],
+            "invalid value: end_device_ids.device_id cannot be part of an MQTT topic",
+        ),
+        (Network.CHIRPSTACK, ttn_uplink("bin-17", b"")[1], "missing field: deviceInfo"),
+        (
+            Network.CHIRPSTACK,
+            chirpstack_uplink("24E124000A000001", b"")[1].replace(b"24e124000a000001", b"x"),
+            "invalid value: deviceInfo.devEui",
+        ),
+    ],
+    ids=[
+        "not-json",
+        "array",
+        "ttn-no-ids",
+        "ttn-slash",
+        "ttn-surrogate",
+        "ttn-on-chirpstack",
+        "bad-eui",
+    ],
+)
+def test_an_envelope_naming_no_device_has_no_topic(
+    network: Network, envelope: bytes, reason: str
+) -> None:
+    """An envelope that does not name its device (or names it in what no topic can hold) gets
+    no topic, but the reason why."""
+    with pytest.raises(EnvelopeError, match=f"^{reason}"):
+        webhook_topic(network, envelope)
