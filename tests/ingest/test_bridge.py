@@ -5,14 +5,10 @@ The network servers' MQTT integrations are stood in for by publishing their enve
 fixtures of ``test_lorawan``) to the test broker, which is what the servers themselves do.
 """
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -23,9 +19,8 @@ from ingest.db.registry import DeviceCreate, import_devices, parse_registry, wri
 from ingest.errors import RegistryError
 from ingest.settings import IngestSettings
 from ingest.worker import IngestWorker
-from tests.conftest import REPO
 from tests.helpers import publish_all, wait_for
-from tests.ingest.test_faults import publish
+from tests.ingest.test_faults import _ingest_process, publish
 from tests.ingest.test_lorawan import chirpstack_uplink, ttn_uplink
 from tests.services import OwnMosquitto
 
@@ -254,35 +249,18 @@ def test_an_uplink_of_a_device_registered_late_is_replayed_once(
     assert (second.stored, len(_fill(conn, device))) == (0, 1)
 
 
-def _bridge_process(
-    database_url: str, mqtt_url: str, prefix: str, uid: str
-) -> subprocess.Popen[bytes]:
-    env = dict(
-        os.environ,
-        SMARTSTREETS_DATABASE_URL=database_url,
-        SMARTSTREETS_MQTT_URL=mqtt_url,
-        SMARTSTREETS_MQTT_PREFIX=prefix,
-        SMARTSTREETS_INGEST_BATCH_SIZE="200",
-        SMARTSTREETS_INGEST_FLUSH_MS="20",
-    )
-    command = [sys.executable, "-m", "deploy", "--log-level", "WARNING", "ingest", "--no-migrate",
-               "--bridge", "chirpstack", "--client-id", f"bridge-{uid}"]  # fmt: skip
-    return subprocess.Popen(command, cwd=REPO, env=env)
-
-
 def test_sigkill_mid_stream_loses_nothing(
     database_url: str,
     conn: psycopg.Connection,
-    tmp_path: Path,
+    mosquitto: OwnMosquitto,
     prefix: str,
     uid: str,
     lorawan_devices: dict[str, str],
 ) -> None:
     """A bridge killed with SIGKILL while writing, then restarted, stores every uplink once."""
-    broker = OwnMosquitto(tmp_path / "mosquitto")
-    broker.start()
+    broker = mosquitto
     device = lorawan_devices["em500-udl"]
-    first = _bridge_process(database_url, broker.url, prefix, uid)
+    first = _ingest_process(database_url, broker.url, prefix, uid, "--bridge", "chirpstack")
     try:
         # The session must exist before the stream, or the broker has nowhere to queue it:
         # probe with uplinks a day back (before the stream's times) until one is stored.
@@ -311,7 +289,7 @@ def test_sigkill_mid_stream_loses_nothing(
         first.wait(timeout=10)
         publisher.join(timeout=120)
         assert len(_fill(conn, device)) < stored_probes + n, "killed too late to test anything"
-        second = _bridge_process(database_url, broker.url, prefix, uid)
+        second = _ingest_process(database_url, broker.url, prefix, uid, "--bridge", "chirpstack")
         try:
             wait_for(lambda: len(_fill(conn, device)) >= stored_probes + n, timeout=90,
                      what="every uplink stored")  # fmt: skip
@@ -327,4 +305,3 @@ def test_sigkill_mid_stream_loses_nothing(
     finally:
         if first.poll() is None:
             first.kill()
-        broker.stop()

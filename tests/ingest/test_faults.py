@@ -13,12 +13,10 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from deploy.embedded import EmbeddedPostgres, free_port
@@ -132,15 +130,6 @@ def _settings(uid: str, **kw: object) -> IngestSettings:
     )
 
 
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[OwnMosquitto]:
-    """A Mosquitto of this test's own, restartable, with persistence."""
-    broker = OwnMosquitto(tmp_path / "mosquitto")
-    broker.start()
-    yield broker
-    broker.stop()
-
-
 def test_broker_restart_mid_stream(
     database_url: str, conn: psycopg.Connection, mosquitto: OwnMosquitto, prefix: str, uid: str
 ) -> None:
@@ -188,8 +177,9 @@ def test_database_restart_mid_stream(tmp_path: Path, mqtt_url: str, prefix: str,
 
 
 def _ingest_process(
-    database_url: str, mqtt_url: str, prefix: str, uid: str
+    database_url: str, mqtt_url: str, prefix: str, uid: str, *options: str
 ) -> subprocess.Popen[bytes]:
+    """``smartstreets ingest`` as a process of its own (small batches), with ``options``."""
     env = dict(
         os.environ,
         SMARTSTREETS_DATABASE_URL=database_url,
@@ -209,6 +199,7 @@ def _ingest_process(
             "--no-migrate",
             "--client-id",
             f"ingest-{uid}",
+            *options,
         ],
         cwd=REPO,
         env=env,

@@ -6,7 +6,6 @@ import signal
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -325,15 +324,6 @@ class _SameBadBytes(Stream_):
     def complete(self, conn: psycopg.Connection) -> bool:
         rows, _, copies = self.stored(conn)
         return rows == self.sent_valid and copies >= self.sent_bad
-
-
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[OwnMosquitto]:
-    """A Mosquitto of this test's own, with persistence."""
-    broker = OwnMosquitto(tmp_path / "mosquitto")
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 def test_sigkill_mid_batch_counts_each_delivery_once(

@@ -5,6 +5,7 @@ import json
 import random
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from analytics.geo.geometry import moved
+from analytics.potholes.cli import COLUMNS
 from analytics.potholes.detector import Sample, detect
 from simulators.features import RoadFeature
 from simulators.phones import PhoneProfile, simulate_trip
@@ -19,15 +21,6 @@ from simulators.town import CENTRE
 
 START = datetime(2026, 3, 2, 8, tzinfo=UTC)
 HEADER = "timestamp,latitude,longitude,severity"
-COLUMNS = [
-    "timestamp",
-    "latitude",
-    "longitude",
-    "speed",
-    "accelerometerX",
-    "accelerometerY",
-    "accelerometerZ",
-]
 GOOD_ROW = ["1772438400.0", "52.67", "-0.72", "10", "0", "0", "1"]
 
 
@@ -41,7 +34,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+def _write(path: Path, header: Sequence[str], rows: list[list[str]]) -> Path:
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)

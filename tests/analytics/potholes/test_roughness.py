@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from analytics.geo.geometry import haversine_m, moved
+from analytics.potholes.cli import COLUMNS as TRACE_COLUMNS
 from analytics.potholes.detector import Sample
 from analytics.potholes.roughness import RoughnessParams, iri_class, roughness
 from deploy.cli import app
@@ -18,16 +19,8 @@ from deploy.cli import app
 runner = CliRunner()
 LAT, LON = 52.67, -0.72
 T0 = 1772438400.0
-COLUMNS = [
-    "timestamp",
-    "latitude",
-    "longitude",
-    "speed",
-    "accelerometerX",
-    "accelerometerY",
-    "accelerometerZ",
-    "gyroX",
-]
+COLUMNS = [*TRACE_COLUMNS, "gyroX"]
+"""A trace as phones record it: the columns the commands need, and one they ignore."""
 FLAT = (0.0, 0.0, 1.0)
 """Gravity's direction in the phone's axes: lying flat, screen up."""
 TILTED = (0.48, -0.6, 0.64)
