@@ -14,6 +14,7 @@ from api.open_data_settings import OpenDataSettings
 from api.rate_limit import DriveLimits
 from api.routers import (
     busy_page,
+    council_profile,
     coverage,
     crew,
     device_readings,
@@ -90,6 +91,7 @@ def create_app(
         busy_page,
         open_data,
         quarantine,
+        council_profile,
     ):
         app.include_router(module.router)
     install_error_handlers(app)

@@ -109,3 +109,7 @@ Crew = Annotated[Principal, Depends(require(Scope.CREW))]
 """A token of the path's council for waste crews (or ``admin``)."""
 Highways = Annotated[Principal, Depends(require(Scope.HIGHWAYS))]
 """A token of the path's council for highways teams (or ``admin``)."""
+check_admin = require(Scope.ADMIN)
+"""The admin check, for routes that run it themselves (outside a dependency)."""
+Admin = Annotated[Principal, Depends(check_admin)]
+"""An admin token of the path's council."""

@@ -9,6 +9,7 @@ Potholes never carry phone or report counts; a road segment's roughness is publi
 when at least ``MIN_PHONES`` distinct phones measured it (the heatmap's k-anonymity).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -57,6 +58,7 @@ FOOTFALL = Dataset(
     frequency="HOURLY",
     columns=(
         Column("zone", "string", "Town-centre zone the counters stand in."),
+        Column("zone_name", "string", "The zone's name as the council gives it."),
         Column("hour_start", "datetime", "Start of the hour (UTC, ISO 8601)."),
         Column("hour_end", "datetime", "End of the hour (UTC, ISO 8601)."),
         Column("count", "integer", f"People counted in the hour; empty when under {MIN_PEOPLE}."),
@@ -80,6 +82,7 @@ BIN_FILL = Dataset(
     columns=(
         Column("date", "date", "Local calendar day of the council."),
         Column("zone", "string", "Zone of the bins (empty for bins without one)."),
+        Column("zone_name", "string", "The zone's name as the council gives it."),
         Column("bins_reporting", "integer", "Bins that sent at least one reading that day."),
         Column("readings", "integer", "Fill readings received that day."),
         Column("mean_fill_pct", "number", "Mean fill over the readings, percent."),
@@ -108,6 +111,7 @@ POTHOLES = Dataset(
         Column("id", "integer", "Pothole id, stable across exports."),
         Column("lat", "number", "Latitude (WGS 84), 5 decimals."),
         Column("lon", "number", "Longitude (WGS 84), 5 decimals."),
+        Column("street", "string", "Where, in words: the street and a cross street, if known."),
         Column("severity", "number", "Severity from 0 (slight) to 1 (severe)."),
         Column("confidence", "number", "Confidence from 0 to 1 that the pothole is real."),
         Column("first_seen", "datetime", "First jolt attributed to it (UTC, ISO 8601)."),
@@ -177,14 +181,16 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def footfall_rows(rows: list[Row]) -> list[Row]:
-    """Hourly zone rows with counts under ``MIN_PEOPLE`` withheld."""
+def footfall_rows(rows: list[Row], names: Mapping[str, str]) -> list[Row]:
+    """Hourly zone rows with counts under ``MIN_PEOPLE`` withheld; ``names`` are the zones'
+    display names."""
     out = []
     for r in rows:
         small = r["count"] < MIN_PEOPLE
         out.append(
             {
                 "zone": r["zone"],
+                "zone_name": names.get(r["zone"], r["zone"]),
                 "hour_start": _utc(r["bucket"]),
                 "hour_end": _utc(r["bucket"] + timedelta(hours=1)),
                 "count": None if small else int(r["count"]),
@@ -199,8 +205,9 @@ def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def bin_fill_rows(rows: list[Row]) -> list[Row]:
-    """Zone-day rows with statistics of fewer than ``MIN_BINS`` bins withheld."""
+def bin_fill_rows(rows: list[Row], names: Mapping[str, str]) -> list[Row]:
+    """Zone-day rows with statistics of fewer than ``MIN_BINS`` bins withheld; ``names`` are
+    the zones' display names."""
     out = []
     for r in rows:
         few = r["bins_reporting"] < MIN_BINS
@@ -208,6 +215,7 @@ def bin_fill_rows(rows: list[Row]) -> list[Row]:
             {
                 "date": r["day"],
                 "zone": r["zone"],
+                "zone_name": names.get(r["zone"] or "", r["zone"]),
                 "bins_reporting": int(r["bins_reporting"]),
                 "readings": int(r["readings"]),
                 "mean_fill_pct": None if few else _round(r["mean_fill_pct"]),
@@ -227,6 +235,7 @@ def pothole_rows(rows: list[Row]) -> list[Row]:
             "id": int(r["pothole_id"]),
             "lat": round(float(r["lat"]), 5),
             "lon": round(float(r["lon"]), 5),
+            "street": r["street"],
             "severity": _round(r["severity"], 2),
             "confidence": _round(r["confidence"], 2),
             "first_seen": _utc(r["first_seen"]),

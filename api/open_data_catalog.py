@@ -53,8 +53,13 @@ def _iri(value: str) -> dict[str, str]:
     return {"@id": value}
 
 
+def licence_of(council: dict[str, Any], settings: OpenDataSettings) -> str:
+    """The council's own open-data licence (its profile), else the deployment's."""
+    return str(council.get("open_data_licence") or settings.licence_url)
+
+
 def _distribution(
-    title: str, url: str, media_type: str, file_type: str, settings: OpenDataSettings
+    title: str, url: str, media_type: str, file_type: str, licence: str
 ) -> dict[str, Any]:
     return {
         "@type": "dcat:Distribution",
@@ -63,7 +68,7 @@ def _distribution(
         "dcat:downloadURL": _iri(url),
         "dcat:mediaType": _iri(IANA + media_type),
         "dct:format": _iri(FILE_TYPE + file_type),
-        "dct:license": _iri(settings.licence_url),
+        "dct:license": _iri(licence),
     }
 
 
@@ -85,7 +90,7 @@ def _common(
         "@type": "dcat:Dataset",
         "dct:identifier": ident,
         "dct:publisher": {"@type": "foaf:Organization", "foaf:name": council["name"]},
-        "dct:license": _iri(settings.licence_url),
+        "dct:license": _iri(licence_of(council, settings)),
     }
     if settings.contact_email:
         entry["dcat:contactPoint"] = {
@@ -127,7 +132,7 @@ def dataset_entry(
                 f"{base}/open-data/{slug}/{dataset.slug}.{fmt.value}",
                 MEDIA_TYPES[fmt].split(";")[0],
                 _FILE_TYPES[fmt],
-                settings,
+                licence_of(council, settings),
             )
             for fmt in Format
         ],
@@ -152,7 +157,11 @@ def fiware_entry(
         "dct:accrualPeriodicity": _iri(EU_FREQUENCY + "CONT"),
         "dcat:distribution": [
             _distribution(
-                f"{model} (NGSI-LD keyValues)", url, "application/ld+json", "JSON_LD", settings
+                f"{model} (NGSI-LD keyValues)",
+                url,
+                "application/ld+json",
+                "JSON_LD",
+                licence_of(council, settings),
             )
             | {"dct:conformsTo": _iri(schema)}
         ],

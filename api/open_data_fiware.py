@@ -5,6 +5,7 @@ zone for its latest complete hour, with small counts withheld as in the tables. 
 null attribute, so a withheld or unknown value is an absent attribute.
 """
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -57,16 +58,16 @@ def waste_containers(council: str, rows: list[Row]) -> list[dict[str, Any]]:
     return entities
 
 
-def crowd_flows(council: str, rows: list[Row]) -> list[dict[str, Any]]:
-    """One CrowdFlowObserved per zone from ``latest_zone_hours`` rows; ``peopleCount`` is
-    absent when under ``MIN_PEOPLE``."""
+def crowd_flows(council: str, rows: list[Row], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One CrowdFlowObserved per zone from ``latest_zone_hours`` rows, named by the zones'
+    display names (``names``); ``peopleCount`` is absent when under ``MIN_PEOPLE``."""
     entities = []
     for r in rows:
         start, end = r["bucket"], r["bucket"] + timedelta(hours=1)
         entity: dict[str, Any] = {
             "id": _urn("CrowdFlowObserved", council, r["zone"]),
             "type": "CrowdFlowObserved",
-            "name": r["zone"],
+            "name": names.get(r["zone"], r["zone"]),
             "dateObserved": f"{_iso(start)}/{_iso(end)}",
             "dateObservedFrom": _iso(start),
             "dateObservedTo": _iso(end),

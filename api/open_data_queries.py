@@ -23,7 +23,7 @@ def open_data_coverage(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return all_rows(
         conn,
         """
-        SELECT c.slug, c.name, c.timezone,
+        SELECT c.slug, c.name, c.timezone, c.open_data_licence,
             (SELECT period_start FROM footfall_count f WHERE f.council = c.slug
              ORDER BY period_start LIMIT 1) AS footfall_start,
             (SELECT period_start FROM footfall_count f WHERE f.council = c.slug

@@ -13,11 +13,14 @@ from rich.table import Table
 from analytics.routing.cli import parse_latlon_or_fail, routing_settings_or_fail
 from analytics.routing.errors import RoutingError
 from analytics.routing.export import plan_geojson, plan_gpx
+from analytics.routing.fill_words import visit_words
 from analytics.routing.schema import Plan
 from analytics.routing.shifts import plan_day
 from analytics.routing.travel import TravelError
-from api.pages.route import route_page
+from api.map_queries import roads_credit, roads_in_bbox
+from api.pages.route import route_map_bbox, route_page
 from ingest.db.connect import connect
+from ingest.db.council_profile import load_profile
 from ingest.kernel.cli import DatabaseUrlOption, database_url_or_fail, fail
 
 
@@ -29,16 +32,23 @@ def _print_table(plan: Plan) -> None:
             f"{route.distance_m / 1000:.1f} km, {route.duration_s / 3600:.1f} h",
             title_justify="left",
         )
-        for column in ("#", "bin", "street", "arrive", "fill now", "next", "reason"):
+        for column in ("#", "bin", "street", "arrive", "fill", "reason"):
             table.add_column(column)
+        zone = plan.shift_start.tzinfo
         for n, stop in enumerate(route.stops, start=1):
             table.add_row(
                 str(n),
                 stop.device_id,
                 stop.street or stop.zone or "",
                 f"{stop.arrival:%H:%M}",
-                f"{stop.fill_now_pct or 0:.0f}%",
-                f"{stop.predicted_fill_pct or 0:.0f}%",
+                visit_words(
+                    stop.fill_now_pct,
+                    stop.fill_at_visit_pct,
+                    stop.overflow_at,
+                    stop.overflow_likely,
+                    stop.arrival,
+                    zone,
+                ),
                 stop.reason,
             )
         console.print(table)
@@ -88,6 +98,14 @@ def routes_plan(
             plan = plan_day(
                 conn, council, day.date(), settings, depot=where, compare=compare, save=save
             )
+            profile, credit = load_profile(conn, council), roads_credit(conn, council)
+            roads = {
+                r.vehicle: roads_in_bbox(
+                    conn, council, route_map_bbox(plan, r.vehicle, settings.tile_url)
+                )
+                for r in plan.routes
+                if html is not None
+            }
     except (RoutingError, TravelError, psycopg.OperationalError) as exc:
         fail(str(exc).strip())
     if output == "json":
@@ -101,7 +119,14 @@ def routes_plan(
     if html is not None:
         html.mkdir(parents=True, exist_ok=True)
         for route in plan.routes:
-            page = route_page(plan, route.vehicle, tile_url=settings.tile_url)
+            page = route_page(
+                plan,
+                route.vehicle,
+                tile_url=settings.tile_url,
+                roads=roads[route.vehicle],
+                roads_credit=credit,
+                profile=profile,
+            )
             (html / f"{plan.council}-{plan.shift_date}-vehicle-{route.vehicle}.html").write_text(
                 page, encoding="utf-8"
             )

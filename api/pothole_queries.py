@@ -5,6 +5,7 @@ from typing import Any
 import psycopg
 
 from analytics.geo.bbox import WORLD, BBox, widened
+from analytics.places import describe_points
 from api.queries import all_rows
 
 EXPORTED_STATES = ("confirmed", "reported", "repaired", "reopened")
@@ -36,7 +37,7 @@ def potholes_in_bbox(
 ) -> list[dict[str, Any]]:
     """A council's potholes, optionally inside a bounding box (min lon, min lat, max lon,
     max lat) and in one state, with at least ``min_confidence``; most confident first."""
-    return all_rows(
+    rows = all_rows(
         conn,
         "SELECT"
         + _COLUMNS
@@ -50,16 +51,26 @@ def potholes_in_bbox(
         """,
         {"council": council, "min_confidence": min_confidence, "state": state, **_box(bbox)},
     )
+    return with_streets(conn, council, rows)
 
 
 def potholes_for_export(conn: psycopg.Connection, council: str) -> list[dict[str, Any]]:
     """A council's confirmed potholes and those further along (``EXPORTED_STATES``), by id."""
-    return all_rows(
+    rows = all_rows(
         conn,
         "SELECT" + _COLUMNS + "FROM pothole WHERE council = %s AND state = ANY(%s) "
         "ORDER BY pothole_id",
         (council, list(EXPORTED_STATES)),
     )
+    return with_streets(conn, council, rows)
+
+
+def with_streets(
+    conn: psycopg.Connection, council: str, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``rows`` (with ``lat`` and ``lon``), each given its ``street`` in words (or None)."""
+    streets = describe_points(conn, council, ((r["lat"], r["lon"]) for r in rows))
+    return [r | {"street": s} for r, s in zip(rows, streets, strict=True)]
 
 
 HEATMAP_STATES = ("confirmed", "reported", "reopened")

@@ -41,6 +41,9 @@ class BinFillPublic(BaseModel):
     device_id: str
     lat: float
     lon: float
+    street: str | None = Field(
+        default=None, description="The registry's address, else the street it stands on."
+    )
     zone: str | None
     capacity_litres: int | None
     fill_pct: float | None = Field(description="Latest fill level; null if never heard from.")
@@ -121,6 +124,9 @@ class PotholePublic(BaseModel):
     pothole_id: int
     lat: float
     lon: float
+    street: str | None = Field(
+        default=None, description="Where, in words: 'High Street, near Church Street'."
+    )
     heading_deg: float | None = Field(description="Direction of travel, degrees from north.")
     severity: float = Field(description="Mean severity in [0, 1].")
     confidence: float = Field(description="Confidence in [0, 1]; grows with distinct phones.")
@@ -161,6 +167,7 @@ class ServiceRequestPublic(BaseModel):
     description: str
     requested_datetime: datetime
     updated_datetime: datetime
+    address: str | None = Field(description="Where, in words (the street and a cross street).")
     lat: float
     long: float
 

@@ -13,11 +13,11 @@ from analytics.potholes.refresh_cli import potholes_refresh, potholes_roads
 from analytics.potholes.roughness_cli import potholes_roughness
 from analytics.routing.cli import routes_app
 from api.cli import api, tokens_app
+from api.councils_cli import councils_app
 from api.plan_cli import routes_plan
 from dashboards.cli import dashboards_app
 from deploy.demo import demo
 from ingest.cli import contract_app, db_app, devices_app, ingest
-from ingest.councils_cli import councils_app
 from ingest.kernel.logs import LogFormat, configure_logging
 from ingest.quarantine_cli import quarantine_app
 from simulators.cli import simulate_app

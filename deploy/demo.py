@@ -1,8 +1,9 @@
 """``smartstreets demo``: the whole platform on one machine.
 
 Starts an embedded broker and database unless URLs are configured, applies migrations, registers
-a small synthetic town, then runs ingest, the simulators and the API as child processes (as they
-run in production) until Ctrl-C or ``--duration``. Each step is a function of its own.
+a small simulated town on Oakham's real streets (or a generated town), then runs ingest, the
+simulators and the API as child processes (as they run in production) until Ctrl-C or
+``--duration``. Each step is a function of its own.
 """
 
 import logging
@@ -17,6 +18,7 @@ from types import FrameType
 import psycopg
 import typer
 
+from analytics.geo.osm import OSM_ATTRIBUTION
 from deploy.children import Child, check_alive, row_counts, start_child, stop_children, wait_healthy
 from deploy.demo_town import DEMO_COUNCIL, DemoTown, phone_history, seed_town
 from deploy.embedded import EmbeddedBroker, EmbeddedError, EmbeddedPostgres, free_port, port_is_free
@@ -69,18 +71,27 @@ def start_services(
 
 
 def start_platform(
-    env: dict[str, str], settings: ServiceSettings, host: str, port: int, seed: int
+    env: dict[str, str],
+    settings: ServiceSettings,
+    host: str,
+    port: int,
+    seed: int,
+    osm: Path | None = None,
 ) -> list[Child]:
     """Ingest first (readings published before it subscribes would have nowhere to go), then
-    the API, the simulators and the scheduled jobs."""
+    the API, the simulators (on the roads of ``osm``, as the demo's town) and the scheduled
+    jobs."""
     children = [start_child("ingest", ["ingest", "--no-migrate"], env)]
     wait_online(
         env["SMARTSTREETS_MQTT_URL"], settings.mqtt_prefix, "smartstreets-ingest", timeout=60
     )
     council = ["--council", DEMO_COUNCIL]
+    roads = [] if osm is None else ["--osm", str(osm)]
+    # Crews' plans made through the API drive the same real roads (unless configured otherwise).
+    api_env = env if osm is None else {"SMARTSTREETS_ROUTING_OSM_FILE": str(osm)} | env
     children += [
-        start_child("api", ["api", "--host", host, "--port", str(port)], env),
-        start_child("simulate", ["simulate", "live", *council, "--seed", str(seed)], env),
+        start_child("api", ["api", "--host", host, "--port", str(port)], api_env),
+        start_child("simulate", ["simulate", "live", *council, "--seed", str(seed), *roads], env),
         start_child("forecast", ["forecast", "refresh", *council, "--every", "900"], env),
         start_child("potholes", ["potholes", "refresh", *council, "--every", "300"], env),
         # Alerts are recorded (the alert table, the Operations dashboard) and sent only where
@@ -97,6 +108,7 @@ def print_urls(
     c, crew, highways = DEMO_COUNCIL, town.crew_token, town.highways_token
     print(
         f"\nsmartstreets is running\n"
+        f"  town            {town.place}\n"
         f"  pages           {base}/\n"
         f"  open data       {base}/open-data/catalog.json\n"
         f"  how busy        {base}/councils/{c}\n"
@@ -113,6 +125,7 @@ def print_urls(
         f"'{base}/v1/councils/{c}/bumps?bbox=-0.8,52.6,-0.6,52.7'\n"
         f"  MQTT broker     {mqtt_url}\n"
         f"  data directory  {data_dir.resolve()}\n"
+        + ("" if town.osm is None else f"  map data        {OSM_ATTRIBUTION}\n")
         + (
             f"  stops by itself after {duration:.0f}s\n" if duration else "  press Ctrl-C to stop\n"
         ),
@@ -149,7 +162,12 @@ def demo(
     history_days: int = typer.Option(
         28, min=0, max=365, help="Days of footfall history to backfill on first run."
     ),
-    seed: int = typer.Option(1, help="Seed of the synthetic town."),
+    seed: int = typer.Option(1, help="Seed of the simulated devices (and of a generated town)."),
+    generated: bool = typer.Option(
+        False,
+        "--generated",
+        help="Use a generated grid town instead of Oakham's real streets (tests, load).",
+    ),
 ) -> None:
     """Run everything: broker, database, simulators, ingest, API and pages."""
     settings = service_settings()
@@ -166,9 +184,9 @@ def demo(
     services, children, exit_code = Services(), list[Child](), 0
     try:
         db_url, mqtt_url = start_services(settings, data_dir, services)
-        town = seed_town(db_url, settings.mqtt_prefix, data_dir, history_days, seed)
+        town = seed_town(db_url, settings.mqtt_prefix, data_dir, history_days, seed, generated)
         env = dict(os.environ, SMARTSTREETS_DATABASE_URL=db_url, SMARTSTREETS_MQTT_URL=mqtt_url)
-        children = start_platform(env, settings, host, port, seed)
+        children = start_platform(env, settings, host, port, seed, town.osm)
         threading.Thread(
             target=phone_history,
             args=(db_url, town.world, settings.mqtt_prefix, seed),

@@ -1,5 +1,6 @@
-"""What the demo puts in its database before the services start: the synthetic town, tokens,
-the next collection round, road segments, and a week of phones' trips."""
+"""What the demo puts in its database before the services start: the town (Oakham's real
+streets, or a generated one), tokens, the next collection round, road segments, and a week of
+phones' trips."""
 
 import logging
 from dataclasses import dataclass
@@ -10,26 +11,31 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from analytics.geo.osm import OSM_ATTRIBUTION
 from analytics.geo.roads import RoadNetwork
 from analytics.potholes.coverage import segments_from_network
 from analytics.potholes.coverage_store import refresh_coverage, store_segments
 from analytics.potholes.store import refresh_potholes
 from analytics.routing.errors import RoutingError
-from analytics.routing.io import set_depot, set_windows
+from analytics.routing.io import set_windows
 from analytics.routing.settings import RoutingSettings
 from analytics.routing.shifts import next_working_day, plan_day, shift_start
 from api.auth import Scope, create_token
 from ingest.db.connect import connect
-from ingest.db.councils import council_timezone, set_drives_enabled
+from ingest.db.council_profile import DepotPlace, ProfileChange, ZoneName, update_profile
+from ingest.db.councils import council_timezone
 from ingest.db.registry import write_registry_csv
 from ingest.errors import first_line
 from simulators.backfill import backfill_phones
 from simulators.history import register_town
+from simulators.towns import OAKHAM
 from simulators.world import World, build_world
 
 log = logging.getLogger(__name__)
 
 DEMO_COUNCIL = "rutland"
+DEMO_TOWN = OAKHAM
+"""The demo's real town: Rutland's county town, from a shipped OpenStreetMap extract."""
 PHONE_HISTORY_DAYS, PHONE_HISTORY_PHONES = 7, 12
 """The demo's phone history: a week of one trip a day by each of 12 phones."""
 
@@ -39,31 +45,72 @@ class DemoTown:
     """The seeded town and what the demo prints about it."""
 
     world: World
+    osm: Path | None
     crew_token: str
     highways_token: str
     shift_day: date
 
+    @property
+    def place(self) -> str:
+        """Where the town is, to tell the person at the terminal."""
+        return "a generated town" if self.osm is None else DEMO_TOWN.name
 
-def seed_town(db_url: str, prefix: str, data_dir: Path, history_days: int, seed: int) -> DemoTown:
+
+def seed_town(
+    db_url: str, prefix: str, data_dir: Path, history_days: int, seed: int, generated: bool
+) -> DemoTown:
     """Register the town's devices with ``history_days`` of history, write the registry CSV,
-    create demo tokens, plan the next round, store the road segments and take drives."""
-    world = build_world(DEMO_COUNCIL, seed=seed, bins=24, counters=6)
+    create demo tokens, plan the next round, store the road segments and take drives.
+
+    The roads are Oakham's (:data:`DEMO_TOWN`), or the town generator's when ``generated``.
+    """
+    osm = None if generated else DEMO_TOWN.path
+    world = build_world(DEMO_COUNCIL, seed=seed, bins=24, counters=6, osm=osm)
+    log.info(
+        "demo town: %s, %d road edges, %d zones",
+        "generated" if osm is None else DEMO_TOWN.name,
+        len(world.network.edges),
+        len(world.network.zones),
+    )
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "registry.csv").write_text(write_registry_csv(world.town.devices()))
     with connect(db_url) as conn:
         register_town(conn, world.town, prefix, history_days=history_days, seed=seed)
+        update_profile(conn, DEMO_COUNCIL, demo_profile(world.network, generated))
         crew = create_token(conn, DEMO_COUNCIL, Scope.CREW, "demo")
         highways = create_token(conn, DEMO_COUNCIL, Scope.HIGHWAYS, "demo")
+        # The roads first: the round's stops are named after them.
+        credit = None if osm is None else OSM_ATTRIBUTION
+        store_segments(conn, DEMO_COUNCIL, segments_from_network(world.network), credit)
         shift_day = plan_rounds(conn, world.network)
-        store_segments(conn, DEMO_COUNCIL, segments_from_network(world.network))
-        set_drives_enabled(conn, DEMO_COUNCIL, True)  # the drive app takes residents' drives
-    return DemoTown(world, crew, highways, shift_day)
+    return DemoTown(world, osm, crew, highways, shift_day)
+
+
+def demo_profile(network: RoadNetwork, generated: bool) -> ProfileChange:
+    """The demo council's profile: Rutland's name and calendar, the town's box, its depot and
+    its zones' names; residents' drives are taken (the drive app)."""
+    names = dict(DEMO_TOWN.zone_names)
+    lats, lons = [n.lat for n in network.nodes], [n.lon for n in network.nodes]
+    depot = network.nodes[network.depot]
+    where = DEMO_TOWN.depot_street if not generated and DEMO_TOWN.depot_street else "the town"
+    return ProfileChange(
+        name="Rutland County Council",
+        timezone="Europe/London",
+        holiday_calendar="england",
+        locale="en-GB",
+        bbox=(min(lons), min(lats), max(lons), max(lats)),
+        depot=DepotPlace(name=f"Depot, {where}", lat=depot.lat, lon=depot.lon),
+        zones=[
+            ZoneName(zone=z.name, display_name=names.get(z.name, z.name.replace("-", " ").title()))
+            for z in network.zones
+        ],
+        drives_enabled=True,
+    )
 
 
 def plan_rounds(conn: psycopg.Connection, network: RoadNetwork) -> date:
-    """Register the demo depot and windows, and plan the next shift on the town's roads."""
-    depot = network.nodes[network.depot]
-    set_depot(conn, DEMO_COUNCIL, depot.lat, depot.lon, "demo depot")
+    """Register the demo's windows and plan the next shift on the town's roads (the depot is
+    the profile's)."""
     zones = {z.name for z in network.zones}
     if "high-street" in zones:
         set_windows(conn, DEMO_COUNCIL, {"high-street": (dt_time(7, 0), dt_time(10, 0))})

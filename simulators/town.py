@@ -2,11 +2,13 @@
 street, each with how it behaves (fill rate, footfall). Positions are reproducible from the
 seed."""
 
+import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from analytics.geo.roads import RoadClass, RoadNetwork
+from analytics.geo.roads import Edge, RoadClass, RoadNetwork
 from ingest.db.registry import DeviceCreate
 from ingest.kernel.params import require
 
@@ -97,14 +99,36 @@ def _place_counters(
     network: RoadNetwork, council: str, n: int, rng: random.Random
 ) -> list[SimCounter]:
     high = network.edges_by_class(RoadClass.HIGH_STREET)
+    require(bool(high) or n == 0, "Expected a high street to place counters on.")
     zones = [z.name for z in network.zones] or list(ZONES)
     sim_counters = []
-    for i in range(n):
-        lat, lon = network.point_along(high[i % len(high)], rng.uniform(0.2, 0.8))
+    for i, edge in enumerate(_counter_edges(high, n)):
+        lat, lon = network.point_along(edge, rng.uniform(0.2, 0.8))
         zone = network.zone_of(lat, lon) or zones[i % len(zones)]
         device = _device(council, "counter", f"{council}-counter-{i + 1:03d}", lat, lon, zone)
         sim_counters.append(SimCounter(device, rng.uniform(300, 1200)))
     return sim_counters
+
+
+COUNTER_SPACING_M = 75.0
+"""Counters stand at least this far apart along the high street: a real street's map has many
+short edges (a generated town's are 100 m, one counter each)."""
+
+
+def _counter_edges(high: Sequence[Edge], n: int) -> list[Edge]:
+    """``n`` high-street edges in the street's order, ``COUNTER_SPACING_M`` apart, starting
+    again from the first when the street runs out."""
+    chosen: list[Edge] = []
+    last_start, start, i = -math.inf, 0.0, 0
+    while high and len(chosen) < n:
+        if start - last_start >= COUNTER_SPACING_M:
+            chosen.append(high[i])
+            last_start = start
+        start += high[i].length_m
+        i += 1
+        if i == len(high):
+            last_start, start, i = -math.inf, 0.0, 0
+    return chosen
 
 
 def _device(

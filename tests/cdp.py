@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
+from websockets.sync.connection import Connection
 
 from tests.helpers import chromium
 
@@ -27,7 +27,7 @@ _LISTENING = re.compile(r"DevTools listening on (ws://\S+)")
 class Tab:
     """One page of the browser, attached with a flat session."""
 
-    def __init__(self, ws: ClientConnection, session: str) -> None:
+    def __init__(self, ws: Connection, session: str) -> None:
         self._ws = ws
         self._session = session
         self._ids = itertools.count(1)

@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from analytics.alerts.rules import BinLatest, DeviceHeard, Firing, PotholeFacts
 from analytics.alerts.state import OpenAlert
+from analytics.places import describe_points, device_streets
 
 # Any constant will do (it reads "ALRT"); the council's hash is the lock's second half.
 _LOCK_KEY = 0x414C_5254
@@ -54,6 +55,7 @@ def latest_bin_readings(conn: psycopg.Connection, council: str) -> list[BinLates
         """,
         (council,),
     ).fetchall()
+    streets = device_streets(conn, council, "bin")
     return [
         BinLatest(
             device_id=r[0],
@@ -62,6 +64,7 @@ def latest_bin_readings(conn: psycopg.Connection, council: str) -> list[BinLates
             flags=tuple(r[3] or ()),
             battery_v=None if r[4] is None else float(r[4]),
             battery_ts=r[5],
+            street=streets.get(r[0]),
         )
         for r in rows
     ]
@@ -88,7 +91,8 @@ def last_heard(conn: psycopg.Connection, council: str) -> list[DeviceHeard]:
         """,
         (council,),
     ).fetchall()
-    return [DeviceHeard(r[0], r[1], r[2], r[3]) for r in rows]
+    streets = device_streets(conn, council)
+    return [DeviceHeard(r[0], r[1], r[2], r[3], streets.get(r[0])) for r in rows]
 
 
 def open_potholes(conn: psycopg.Connection, council: str) -> list[PotholeFacts]:
@@ -99,9 +103,10 @@ def open_potholes(conn: psycopg.Connection, council: str) -> list[PotholeFacts]:
         "ORDER BY pothole_id",
         (council,),
     ).fetchall()
+    streets = describe_points(conn, council, ((r[2], r[3]) for r in rows))
     return [
-        PotholeFacts(int(r[0]), r[1], r[2], r[3], float(r[4]), float(r[5]), int(r[6]), r[7])
-        for r in rows
+        PotholeFacts(int(r[0]), r[1], r[2], r[3], float(r[4]), float(r[5]), int(r[6]), r[7], s)
+        for r, s in zip(rows, streets, strict=True)
     ]
 
 

@@ -61,6 +61,7 @@ class BinLatest:
     flags: tuple[str, ...]
     battery_v: float | None
     battery_ts: datetime | None
+    street: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class DeviceHeard:
     kind: str
     registered_at: datetime
     last_ts: datetime | None
+    street: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class PotholeFacts:
     confidence: float
     devices: int
     state_changed_at: datetime
+    street: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,21 +110,25 @@ def _when(ts: datetime) -> str:
     return f"{ts.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
+def _named(what: str, street: str | None) -> str:
+    """``what`` and, when known, where it is: "bin b1 (High Street, near Church Street)"."""
+    return f"{what} ({street})" if street else what
+
+
 def bin_alerts(bins: Iterable[BinLatest], params: AlertParams) -> list[Firing]:
     """Fire, tilt, overflow and low battery, from each bin's latest readings."""
     out: list[Firing] = []
     for b in bins:
+        name = _named(f"bin {b.device_id}", b.street)
         if b.ts is not None:
             if "fire" in b.flags:
-                out.append(
-                    Firing("bin_fire", b.device_id, f"bin {b.device_id} reports a fire", b.ts)
-                )
+                out.append(Firing("bin_fire", b.device_id, f"{name} reports a fire", b.ts))
             if "tilted" in b.flags:
                 out.append(
                     Firing(
                         "bin_tilted",
                         b.device_id,
-                        f"bin {b.device_id} is tipped over: litter may be on the street",
+                        f"{name} is tipped over: litter may be on the street",
                         b.ts,
                     )
                 )
@@ -130,7 +137,7 @@ def bin_alerts(bins: Iterable[BinLatest], params: AlertParams) -> list[Firing]:
                     Firing(
                         "bin_overflowing",
                         b.device_id,
-                        f"bin {b.device_id} is overflowing ({b.fill_pct:.0f}% full)",
+                        f"{name} is overflowing",
                         b.ts,
                         {"fill_pct": round(b.fill_pct, 1)},
                     )
@@ -141,8 +148,7 @@ def bin_alerts(bins: Iterable[BinLatest], params: AlertParams) -> list[Firing]:
                 Firing(
                     "battery_low",
                     b.device_id,
-                    f"bin {b.device_id} battery low: {b.battery_v:.2f} V "
-                    f"(below {params.battery_low_v:.2f} V)",
+                    f"{name} battery low: {b.battery_v:.2f} V (below {params.battery_low_v:.2f} V)",
                     b.battery_ts,
                     {"battery_v": round(b.battery_v, 3)},
                 )
@@ -165,7 +171,7 @@ def silent_devices(
             Firing(
                 "device_silent",
                 d.device_id,
-                f"{d.kind} {d.device_id} is silent: {heard}",
+                f"{_named(f'{d.kind} {d.device_id}', d.street)} is silent: {heard}",
                 since,
                 {
                     "device_kind": d.kind,
@@ -187,7 +193,8 @@ def pothole_alerts(potholes: Iterable[PotholeFacts]) -> list[Firing]:
             Firing(
                 "pothole_confirmed",
                 str(p.pothole_id),
-                f"pothole {p.pothole_id} {what} at {p.lat:.5f}, {p.lon:.5f} "
+                f"pothole {p.pothole_id} {what} "
+                f"{p.street or f'at {p.lat:.5f}, {p.lon:.5f}'} "
                 f"(severity {p.severity:.2f}, {p.devices} phones)",
                 p.state_changed_at,
                 {

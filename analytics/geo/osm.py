@@ -3,17 +3,20 @@ own streets in the simulator. Map data © OpenStreetMap contributors, ODbL.
 
 Drivable ways become edges between consecutive way nodes; the largest connected part is kept.
 The town centre is the middle of the busiest run of streets named "High Street" (or the
-extract's middle), the zone is a square around it, and the depot is the service-road node
-nearest the centre.
+extract's middle); the zones are a square around it, or boxes around named streets of the
+centre; the depot is the service-road node nearest the centre. :func:`extract_town` cuts a
+town's roads out of a county extract, small enough to ship.
 """
 
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import osmium
 
+from analytics.geo.bbox import BBox, widened
 from analytics.geo.geometry import haversine_m, moved
 from analytics.geo.roads import Edge, Node, RoadClass, RoadNetwork, Zone
 from ingest.kernel.params import require_in
@@ -30,6 +33,13 @@ _CLASS_BY_HIGHWAY = {
 }  # fmt: skip
 _Link = tuple[int, int, RoadClass, str, float]
 _MAXSPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh)?\s*$")
+OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL (openstreetmap.org/copyright)"
+"""What the Open Database Licence asks to show wherever a map or data from an extract is shown."""
+EXTRACT_TAGS = ("highway", "name", "ref", "maxspeed", "oneway", "junction")
+"""The way tags :func:`extract_town` keeps: what the loader and routing read."""
+_ZONE_REACH_M = 1500.0
+"""A named zone takes only the streets of that name this near the centre: a county has many
+Church Streets."""
 
 
 class OsmError(ValueError):
@@ -51,13 +61,23 @@ def load_osm(
     radius_m: float = 3000.0,
     zone_half_m: float = 300.0,
     zone_name: str = "town-centre",
+    *,
+    high_streets: Sequence[str] = ("High Street",),
+    zones: Sequence[tuple[str, Sequence[str]]] = (),
+    zone_margin_m: float = 40.0,
 ) -> RoadNetwork:
     """Read the drivable roads within ``radius_m`` of the town centre of an extract.
 
     An extract often covers a county; the radius keeps the town (and routing fast).
+    ``high_streets`` names the streets of the town centre (the high-street road class, where
+    counters stand). Without ``zones`` there is one square zone ``zone_name`` around the centre;
+    with them, each ``(name, streets)`` is the box around those streets (within 1.5 km of the
+    centre) widened by ``zone_margin_m``, and a point in several is in the first.
     """
     require_in("radius_m", radius_m, 500, 50_000)
     require_in("zone_half_m", zone_half_m, 50, 5000)
+    require_in("zone_margin_m", zone_margin_m, 0, 1000)
+    high_names = {s.lower() for s in high_streets}
     index: dict[int, int] = {}
     coords: list[tuple[float, float]] = []
     links: list[tuple[int, int, RoadClass, str, float]] = []
@@ -70,7 +90,7 @@ def load_osm(
             if road_class is None:
                 continue
             name = str(way.tags.get("name", "") or way.tags.get("ref", ""))
-            if name.lower() == "high street":
+            if name.lower() in high_names:
                 road_class = RoadClass.HIGH_STREET
             speed = _speed(way.tags, road_class)
             prev = None
@@ -105,10 +125,42 @@ def load_osm(
         if u in keep
     )
     depot = _depot(nodes, edges, centre)
+    if zones:
+        named = tuple(
+            _street_zone(nodes, edges, centre, name, streets, zone_margin_m)
+            for name, streets in zones
+        )
+        return RoadNetwork(nodes, edges, depot, named)
     south, west = moved(*centre, -zone_half_m, -zone_half_m)
     north, east = moved(*centre, zone_half_m, zone_half_m)
-    square = ((west, south), (east, south), (east, north), (west, north), (west, south))
-    return RoadNetwork(nodes, edges, depot, (Zone(zone_name, square),))
+    return RoadNetwork(nodes, edges, depot, (_box_zone(zone_name, BBox(west, south, east, north)),))
+
+
+def _box_zone(name: str, box: BBox) -> Zone:
+    west, south, east, north = box
+    return Zone(name, ((west, south), (east, south), (east, north), (west, north), (west, south)))
+
+
+def _street_zone(
+    nodes: tuple[Node, ...],
+    edges: tuple[Edge, ...],
+    centre: tuple[float, float],
+    name: str,
+    streets: Sequence[str],
+    margin_m: float,
+) -> Zone:
+    wanted = {s.lower() for s in streets}
+    points = [
+        nodes[i]
+        for e in edges
+        if e.name.lower() in wanted
+        for i in (e.u, e.v)
+        if haversine_m(nodes[i].lat, nodes[i].lon, *centre) <= _ZONE_REACH_M
+    ]
+    if not points:
+        raise OsmError(f"zone {name!r}: no street named {', '.join(streets)} near the centre")
+    lats, lons = [n.lat for n in points], [n.lon for n in points]
+    return _box_zone(name, widened(BBox(min(lons), min(lats), max(lons), max(lats)), margin_m))
 
 
 def _largest_component(count: int, links: Sequence[_Link]) -> set[int]:
@@ -167,3 +219,59 @@ def _depot(nodes: tuple[Node, ...], edges: tuple[Edge, ...], centre: tuple[float
     service = {e.u for e in edges if e.road_class is RoadClass.SERVICE}
     pool = [nodes[i] for i in service] or list(nodes)
     return min(pool, key=lambda n: haversine_m(n.lat, n.lon, *centre)).node_id
+
+
+def extract_town(source: Path, out: Path, box: BBox) -> int:
+    """Cut a town's drivable roads out of a larger extract, small enough to ship.
+
+    Parameters
+    ----------
+    source
+        An OpenStreetMap extract (``.osm.pbf``), say a county from Geofabrik.
+    out
+        Where the cut goes (overwritten); the format follows the suffix.
+    box
+        The town. Every drivable way with a node inside it is kept whole, with all its nodes.
+
+    Returns
+    -------
+    int
+        How many ways were written. Only the tags in :data:`EXTRACT_TAGS` are kept, and no
+        editing metadata (users, changesets); the replication timestamp of ``source`` is kept in
+        the header, for the licence's attribution of a dated copy.
+    """
+    ways: set[int] = set()
+    wanted: set[int] = set()
+    try:
+        source_roads = osmium.FileProcessor(str(source)).with_locations()
+        for way in source_roads.with_filter(osmium.filter.KeyFilter("highway")):
+            if not isinstance(way, osmium.osm.Way):
+                continue
+            if str(way.tags.get("highway", "")) not in _CLASS_BY_HIGHWAY:
+                continue
+            if any(nd.location.valid() and _inside(box, nd.lat, nd.lon) for nd in way.nodes):
+                ways.add(way.id)
+                wanted.update(nd.ref for nd in way.nodes)
+        header = osmium.io.Header()
+        header.add_box(osmium.osm.Box(osmium.osm.Location(box[0], box[1]),
+                                      osmium.osm.Location(box[2], box[3])))  # fmt: skip
+        stamp = osmium.io.Reader(str(source), osmium.osm.osm_entity_bits.NOTHING)
+        header.set(
+            "osmosis_replication_timestamp", stamp.header().get("osmosis_replication_timestamp")
+        )
+        stamp.close()
+        with osmium.SimpleWriter(str(out), header=header, overwrite=True) as writer:
+            for obj in osmium.FileProcessor(str(source), osmium.osm.NODE | osmium.osm.WAY):
+                if isinstance(obj, osmium.osm.Node) and obj.id in wanted:
+                    writer.add_node(osmium.osm.mutable.Node(id=obj.id, location=obj.location))
+                elif isinstance(obj, osmium.osm.Way) and obj.id in ways:
+                    tags: dict[str, Any] = {k: v for k, v in obj.tags if k in EXTRACT_TAGS}
+                    refs = [nd.ref for nd in obj.nodes]
+                    writer.add_way(osmium.osm.mutable.Way(id=obj.id, nodes=refs, tags=tags))
+    except RuntimeError as exc:
+        raise OsmError(f"cannot cut {source} into {out}: {exc}") from exc
+    return len(ways)
+
+
+def _inside(box: BBox, lat: float, lon: float) -> bool:
+    return box.min_lon <= lon <= box.max_lon and box.min_lat <= lat <= box.max_lat

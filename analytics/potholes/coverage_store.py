@@ -22,8 +22,14 @@ COVERAGE_DAYS = 30
 """Coverage counts the passes of this many days."""
 
 
-def store_segments(conn: psycopg.Connection, council: str, segments: Sequence[Segment]) -> int:
-    """Replace the council's road segments (and so their coverage) with ``segments``.
+def store_segments(
+    conn: psycopg.Connection,
+    council: str,
+    segments: Sequence[Segment],
+    attribution: str | None = None,
+) -> int:
+    """Replace the council's road segments (and so their coverage) with ``segments``, whose
+    map data is credited as ``attribution`` wherever the roads are drawn.
 
     Raises
     ------
@@ -38,6 +44,11 @@ def store_segments(conn: psycopg.Connection, council: str, segments: Sequence[Se
     with conn.transaction():
         require_council(conn, council)
         conn.execute("DELETE FROM road_segment WHERE council = %s", (council,))
+        # Street names are cached per council until its roads change (analytics.places).
+        conn.execute(
+            "UPDATE council SET roads_updated_at = now(), roads_attribution = %s WHERE slug = %s",
+            (attribution, council),
+        )
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO road_segment (council, segment_id, name, road_class, lats, lons, "

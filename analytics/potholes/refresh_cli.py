@@ -63,24 +63,39 @@ def potholes_roads(
     max_length_m: float = typer.Option(
         200.0, min=20, max=2000, help="Longest segment; longer roads are cut."
     ),
+    attribution: str | None = typer.Option(
+        None,
+        help="Credit for the map data, shown under every map drawing these roads (default for "
+        "OSM extracts: the OpenStreetMap contributors' ODbL credit; none for GeoJSON).",
+    ),
     database_url: str | None = DatabaseUrlOption,
 ) -> None:
-    """Import the council's road segments, over which coverage is counted (replaces them all)."""
+    """Import the council's road segments, over which coverage is counted and with which
+    places are named and maps drawn (replaces them all)."""
     if not file.is_file():
         fail(f"{file}: no such file")
     segments = _read_segments(file, radius_m, max_length_m)
+    if attribution is not None and not 0 < len(attribution) <= 300:
+        fail("--attribution: give 1 to 300 characters", 2)
+    if attribution is None and _is_osm(file):
+        from analytics.geo.osm import OSM_ATTRIBUTION  # osmium loads only for OSM files
+
+        attribution = OSM_ATTRIBUTION
     n = on_database(
         database_url,
-        lambda conn: store_segments(conn, council, segments),
+        lambda conn: store_segments(conn, council, segments, attribution),
         (LookupError, ValueError),
     )
     km = sum(s.length_m for s in segments) / 1000
     print(f"imported {n} road segments ({km:.1f} km) for {council}")
 
 
+def _is_osm(file: Path) -> bool:
+    return file.name.lower().endswith((".osm", ".osm.pbf", ".pbf", ".osm.xml"))
+
+
 def _read_segments(file: Path, radius_m: float, max_length_m: float) -> list[Segment]:
-    name = file.name.lower()
-    if name.endswith((".osm", ".osm.pbf", ".pbf", ".osm.xml")):
+    if _is_osm(file):
         from analytics.geo.osm import OsmError, load_osm
 
         try:

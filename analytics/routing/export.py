@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
+from analytics.routing.fill_words import visit_words
 from analytics.routing.schema import Plan, VehicleRoute
 
 GPX_NS = "http://www.topografix.com/GPX/1/1"
@@ -93,7 +94,12 @@ def plan_gpx(plan: Plan, vehicle: int | None = None) -> str:
             point = _sub(rte, "rtept", **_ll(s.lat, s.lon))
             _sub(point, "time", _gpx_time(s.arrival))
             _sub(point, "name", s.device_id)
-            _sub(point, "desc", f"{s.street or 'Street unknown'}: {s.reason}")
+            fill = visit_words(
+                s.fill_now_pct, s.fill_at_visit_pct, s.overflow_at, s.overflow_likely, s.arrival,
+                s.arrival.tzinfo,
+            )  # fmt: skip
+            _sub(point, "cmt", s.street or "Street unknown")
+            _sub(point, "desc", f"{s.street or 'Street unknown'}: {fill}; {s.reason}")
     for r in routes:
         trk = _sub(root, "trk")
         _sub(trk, "name", f"Vehicle {r.vehicle}")

@@ -10,10 +10,13 @@ from datetime import date, datetime, time, timedelta
 import psycopg
 from psycopg.types.json import Jsonb
 
+from analytics.places import street_namer
 from analytics.routing.errors import PlanError
 from analytics.routing.fill import FillModel, FillReading, council_prior, fit_fill_model
 from analytics.routing.schema import Plan
 from analytics.routing.select import BinState
+from ingest.db.council_profile import DepotPlace
+from ingest.db.council_profile import set_depot as store_depot
 from ingest.db.councils import UnknownCouncil, council_timezone
 
 HISTORY = timedelta(days=42)
@@ -78,6 +81,7 @@ def bin_states(
         prior = None
     if prior is not None:
         models = {k: fit(k, prior) for k in models}
+    namer = street_namer(conn, council)
     return [
         BinState(
             device_id=device_id,
@@ -86,7 +90,7 @@ def bin_states(
             capacity_litres=capacity,
             model=models[device_id],
             zone=zone,
-            street=address,
+            street=address or namer.describe(lat, lon),  # the registry's address wins
         )
         for device_id, lat, lon, capacity, zone, address in bins
     ]
@@ -105,12 +109,7 @@ def set_depot(
 ) -> None:
     """Register (or move) the council's depot."""
     with conn.transaction():
-        conn.execute(
-            "INSERT INTO collection_depot (council, name, lat, lon) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (council) DO UPDATE SET name = EXCLUDED.name, lat = EXCLUDED.lat, "
-            "lon = EXCLUDED.lon",
-            (council, name, lat, lon),
-        )
+        store_depot(conn, council, DepotPlace(name=name, lat=lat, lon=lon))
 
 
 def windows_of(conn: psycopg.Connection, council: str) -> dict[str, tuple[time, time]]:

@@ -11,6 +11,7 @@ from functools import partial
 from itertools import pairwise
 
 from analytics.routing.errors import PlanError
+from analytics.routing.fill_words import shown_pct
 from analytics.routing.matrix import TravelMatrix
 from analytics.routing.schema import Plan, Saving, SkippedBin, Stop, VehicleRoute
 from analytics.routing.select import BinState, Choice, SelectionParams, choose_all
@@ -114,6 +115,8 @@ def _skipped(choice: Choice, reason: str | None = None) -> SkippedBin:
         reason=reason or choice.reason,
         fill_now_pct=choice.fill_now_pct,
         predicted_fill_pct=choice.predicted_fill_pct,
+        overflow_at=choice.overflow_at,
+        overflow_likely=choice.overflow_likely,
     )
 
 
@@ -140,6 +143,8 @@ def _routes(
                 path.extend(matrix.leg_path(a, z)[1 if path else 0 :])
             here = point
             b = choice.bin
+            at = shift.start + timedelta(seconds=arrival)
+            fill = None if b.model is None else shown_pct(b.model.predict(at).median_pct)
             stops.append(
                 Stop(
                     device_id=b.device_id,
@@ -151,8 +156,11 @@ def _routes(
                     reason=choice.reason,
                     fill_now_pct=choice.fill_now_pct,
                     predicted_fill_pct=choice.predicted_fill_pct,
+                    fill_at_visit_pct=None if fill is None else round(fill, 1),
+                    overflow_at=choice.overflow_at,
+                    overflow_likely=choice.overflow_likely,
                     load_litres=float(choice.load_litres),
-                    arrival=(shift.start + timedelta(seconds=arrival)),
+                    arrival=at,
                     distance_from_previous_m=float(distance),
                 )
             )

@@ -30,6 +30,18 @@ class Stop(_Frozen):
     predicted_fill_pct: float | None = Field(
         description="Predicted fill at the next collection opportunity if left (median)."
     )
+    fill_at_visit_pct: float | None = Field(
+        default=None, description="Predicted fill at the planned arrival (median, capped at 100)."
+    )
+    overflow_at: datetime | None = Field(
+        default=None,
+        description="When it could overflow if left (upper forecast), if before "
+        "the next collection opportunity.",
+    )
+    overflow_likely: bool = Field(
+        default=False,
+        description="The median forecast overflows by then too ('will', not 'could').",
+    )
     load_litres: float = Field(description="Litres the vehicle takes on at this stop.")
     arrival: datetime = Field(description="Planned arrival time.")
     distance_from_previous_m: float = Field(description="Driving distance from the last stop.")
@@ -60,6 +72,8 @@ class SkippedBin(_Frozen):
     reason: str = Field(description="Why it is not collected today.")
     fill_now_pct: float | None = None
     predicted_fill_pct: float | None = None
+    overflow_at: datetime | None = None
+    overflow_likely: bool = False
 
 
 class Saving(_Frozen):

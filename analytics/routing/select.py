@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from analytics.routing.fill import FillForecast, FillModel
+from analytics.routing.fill_words import clock, first_reaching, pct_words
 from ingest.kernel.params import require, require_in
 
 Decision = Literal["must", "worth", "skip"]
@@ -117,10 +118,11 @@ class Choice:
     prize_m: int
     for_crew: bool = True  # False for incidents (fire) that no collection round should take
     due_s: int | None = None  # could overflow this many seconds into the shift: empty it first
+    overflow_at: datetime | None = None  # when it could overflow if left (upper forecast)
+    overflow_likely: bool = False  # the median forecast overflows by then too
 
 
-def _pct(value: float) -> str:
-    return f"{value:.0f}%"
+_pct = pct_words
 
 
 def choose(
@@ -163,11 +165,27 @@ def choose(
             for_crew=False,
         )
     tilted = "tilted" in model.flags and not model.stale
-    when = f"{next_opportunity:%a %H:%M}"
-    decision, reason, prize = _verdict(now, later, threshold, params, when, tilted=tilted)
+    overflow_at, likely = None, False
+    if later.hi_pct >= params.overflow_pct:
+        overflow_at = first_reaching(
+            lambda t: model.predict(t).hi_pct, params.overflow_pct, shift_start, next_opportunity
+        )
+        likely = later.median_pct >= params.overflow_pct
+    when = clock(next_opportunity, shift_start, next_opportunity.tzinfo)
+    risk = None if overflow_at is None else clock(overflow_at, shift_start, shift_start.tzinfo)
+    decision, reason, prize = _verdict(now, later, threshold, params, when, risk, tilted=tilted)
     urgent = _due(model, shift_start, shift_s, params.overflow_pct) if decision == "must" else None
     return Choice(
-        state, decision, reason + _caveat(model), fill_now, fill_next, load, prize, due_s=urgent
+        state,
+        decision,
+        reason + _caveat(model),
+        fill_now,
+        fill_next,
+        load,
+        prize,
+        due_s=urgent,
+        overflow_at=overflow_at,
+        overflow_likely=likely,
     )
 
 
@@ -177,18 +195,21 @@ def _verdict(
     threshold: float,
     params: SelectionParams,
     when: str,
+    risk: str | None,
     *,
     tilted: bool,
 ) -> tuple[Decision, str, int]:
     """Decision, reason and prize (metres of detour) from the forecasts for the shift's start
-    (``now``) and the next opportunity (``later``, at ``when``)."""
+    (``now``) and the next opportunity (``later``, at ``when``); ``risk`` is when the bin could
+    overflow if left. Fills are worded, never over 100%."""
     if tilted:
         return "must", "tipped over: right it and empty it", 0
+    if now.median_pct >= params.overflow_pct:
+        return "must", "full now", 0
     if now.median_pct >= threshold:
         return "must", f"at {_pct(now.median_pct)} now (threshold {_pct(threshold)})", 0
     if later.hi_pct >= params.overflow_pct:
-        reason = f"could overflow before the next collection (up to {_pct(later.hi_pct)} by {when})"
-        return "must", reason, 0
+        return "must", f"could overflow about {risk} if left until the next collection ({when})", 0
     if later.median_pct >= threshold:
         return (
             "worth",

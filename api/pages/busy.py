@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo
 from analytics.forecasting.levels import sentence, zone_level
 from api.pages.charts import HourPoint, chart_table, day_chart
 from api.pages.layout import page_top
+from api.pages.maps import streets_credit
+from api.pages.road_layer import Road
+from api.pages.zone_map import ZoneArea, zone_map_svg
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:46rem;padding:1rem;
@@ -30,6 +33,10 @@ svg.chart text{fill:#333}
 table{border-collapse:collapse;font-size:.9rem}th,td{padding:.2rem .5rem;text-align:right}
 thead th{border-bottom:1px solid #888}
 a{color:#0645ad}.skip{position:absolute;left:-999px}.skip:focus{left:1rem}
+figure{margin:1rem 0}figcaption{font-size:.9rem;color:#444}
+svg.zone-map{display:block;width:100%;max-width:30rem;height:auto;border:1px solid #6b7280;
+background:#f1f3f5}.panel{fill:#fff;fill-opacity:.9;stroke:#6b7280}
+.ink{fill:#111;font:600 11px sans-serif}.bar{fill:none;stroke:#111;stroke-width:2}
 footer{margin-top:2rem;font-size:.9rem;color:#444}
 """
 
@@ -70,17 +77,31 @@ def hour_points(rows: Iterable[Row], tz: ZoneInfo) -> dict[str, list[HourPoint]]
     return by_zone
 
 
-def _zone_card(row: Row, points: Sequence[HourPoint], local: datetime) -> str:
+def _zone_card(row: Row, points: Sequence[HourPoint], local: datetime, title: str) -> str:
     level, reason = zone_level(row)
     zone = escape(row["zone"])
     return (
         f'<section class="zone" aria-labelledby="z-{zone}">'
-        f'<h2 id="z-{zone}">{zone} {level_badge(level)}</h2>'
+        f'<h2 id="z-{zone}">{escape(title)} {level_badge(level)}</h2>'
         f'<p class="say">{escape(sentence(level, local))}</p>'
         f'<p class="small">{escape(reason)} {counts_note(row, grouped=True)}</p>'
-        f"{day_chart(row['zone'], points, local)}"
+        f"{day_chart(title, points, local)}"
         f"<details><summary>The figures behind the chart</summary>"
         f"{chart_table(points)}</details></section>"
+    )
+
+
+def _zones_figure(
+    zones: Sequence[Row], areas: Sequence[ZoneArea], roads: Sequence[Road], credit: str | None
+) -> str:
+    """The map of the zones coloured by their level now, or nothing without zone shapes."""
+    svg = zone_map_svg(areas, {row["zone"]: zone_level(row)[0] for row in zones}, roads)
+    if not svg:
+        return ""
+    return (
+        f"<figure>{svg}<figcaption>The zones, coloured by how busy they are now (each says "
+        "its level); streets from the council&#8217;s road map. "
+        f"{streets_credit(credit if roads else None)}</figcaption></figure>"
     )
 
 
@@ -90,19 +111,29 @@ def busy_page(
     zones: Iterable[Row],
     charts: Mapping[str, Sequence[HourPoint]],
     local: datetime,
+    areas: Sequence[ZoneArea] = (),
+    roads: Sequence[Road] = (),
+    roads_credit: str | None = None,
 ) -> str:
     """The page of council ``name`` (path ``slug``) as one HTML document.
 
     ``zones`` are its ``zone_counts_now`` rows, ``charts`` each zone's hours of today and
-    tomorrow, and ``local`` now in the council's time zone.
+    tomorrow, and ``local`` now in the council's time zone; ``areas`` are its zones' shapes
+    (``zone_areas``) and ``roads`` its roads around them (``zone_frame``), for the map.
     """
-    cards = [_zone_card(row, charts.get(row["zone"], []), local) for row in zones]
+    zones = list(zones)
+    titles = {a.zone: a.display_name for a in areas}
+    cards = [
+        _zone_card(row, charts.get(row["zone"], []), local, titles.get(row["zone"]) or row["zone"])
+        for row in zones
+    ]
     body = "".join(cards) or "<p>No people counters registered yet.</p>"
+    body = _zones_figure(zones, areas, roads, roads_credit) + body
     slug = escape(slug)
     return (
-        page_top(f"How busy is {escape(name)}? smartstreets", STYLE, refresh_s=300)
+        page_top(f"How busy is the town centre? {escape(name)}", STYLE, refresh_s=300)
         + '<a class="skip" href="#main">Skip to the zones</a>'
-        f"<header><h1>How busy is {escape(name)} town centre?</h1>"
+        f"<header><p>{escape(name)}</p><h1>How busy is the town centre?</h1>"
         f"<p>Now, compared with what is usual for a {local:%A} at this time, and the next two "
         "days.</p></header>"
         f'<main id="main">{body}</main>'

@@ -9,8 +9,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from analytics.geo.bbox import BBox
 from api.pages.layout import page_top
-from api.pages.maps import MAP_W, MapFrame, fit_frame, scale_and_north, tile_credit, tile_images
+from api.pages.maps import (
+    MAP_W,
+    MapFrame,
+    corner_boxes,
+    frame_of_bbox,
+    scale_and_north,
+    streets_credit,
+    tile_credit,
+    tile_images,
+)
+from api.pages.road_layer import Road, road_layer
 
 _LEVEL_STYLE = {
     "unseen": ("#9aa0a6", "4 3", "no phone drove it in 30 days"),
@@ -95,7 +106,8 @@ def _holes(frame: MapFrame, potholes: Sequence[dict[str, Any]]) -> str:
     out = []
     for i, p in reversed(list(enumerate(potholes, 1))):
         x, y = frame.xy(p["lat"], p["lon"])
-        tip = html.escape(f"{i}: pothole {p['pothole_id']}, {p['state']}")
+        where = f", {p['street']}" if p.get("street") else ""
+        tip = html.escape(f"{i}: pothole {p['pothole_id']}{where}, {p['state']}")
         out.append(
             f'<g class="hole"><title>{tip}</title><circle cx="{x:.1f}" cy="{y:.1f}" r="7" '
             f'fill="{_STATE_COLOUR.get(p["state"], "#5f6368")}" stroke="#fff"/>'
@@ -126,19 +138,27 @@ def _table(potholes: Sequence[dict[str, Any]]) -> str:
         return "<p>No potholes in this area.</p>"
     head = "".join(
         f"<th>{h}</th>"
-        for h in ("#", "Id", "State", "Severity", "Confidence", "Phones", "Last hit", "Where")
+        for h in ("#", "Where", "State", "Severity", "Confidence", "Phones", "Last hit", "Id")
     )
     rows = []
     for i, p in enumerate(potholes, 1):
+        # In words where the roads are known; the position otherwise (and always on hover).
+        at = f"{p['lat']:.5f}, {p['lon']:.5f}"
+        where = html.escape(p.get("street") or at)
         rows.append(
-            f"<tr><td>{i}</td><td>{p['pothole_id']}</td><td>{html.escape(p['state'])}</td>"
+            f'<tr><td>{i}</td><td title="{at}">{where}</td><td>{html.escape(p["state"])}</td>'
             f"<td>{p['severity']:.2f}</td><td>{p['confidence']:.2f}</td><td>{p['devices']}</td>"
-            f"<td>{p['last_seen']:%Y-%m-%d}</td><td>{p['lat']:.5f}, {p['lon']:.5f}</td></tr>"
+            f"<td>{p['last_seen']:%Y-%m-%d}</td><td>{p['pothole_id']}</td></tr>"
         )
     return (
         f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+def highways_map_bbox(bbox: tuple[float, float, float, float], tile_url: str | None) -> BBox:
+    """The area the map of ``bbox`` shows (a little more than it): the roads to pass in."""
+    return frame_of_bbox(BBox(*bbox), tile_url is not None).bbox()
 
 
 def highways_page(
@@ -149,6 +169,8 @@ def highways_page(
     potholes: Sequence[dict[str, Any]],
     generated_at: datetime,
     tile_url: str | None = None,
+    roads: Sequence[Road] = (),
+    roads_credit: str | None = None,
 ) -> str:
     """The page as one HTML document.
 
@@ -167,22 +189,31 @@ def highways_page(
         When the figures were read.
     tile_url
         An XYZ tile template drawn under the map, or ``None`` for none.
+    roads
+        The council's roads in the map's area (:func:`highways_map_bbox`), drawn beneath.
+    roads_credit
+        Whose map data the roads are, credited under the map when roads are drawn.
     """
-    min_lon, min_lat, max_lon, max_lat = bbox
-    frame = fit_frame([(min_lat, min_lon), (max_lat, max_lon)], tile_url is not None)
+    frame = frame_of_bbox(BBox(*bbox), tile_url is not None)
+    # Roads go under the tiles: hidden where tiles load, the map's streets where they fail.
+    drawn = road_layer(frame, roads, avoid=corner_boxes(frame))
+    # Names go over the lines drawn here (they are what a reader looks for), under tiles.
+    under, over = (drawn.labels, "") if tile_url else ("", drawn.labels)
     label = html.escape(
         f"Map of {council_name}: road coverage by phones, road roughness and "
         f"{len(potholes)} numbered potholes."
     )
     svg = (
         f'<svg class="map" viewBox="0 0 {MAP_W:.0f} {frame.height:.0f}" role="img" '
-        f'aria-label="{label}"><title>{label}</title>'
+        f'aria-label="{label}"><title>{label}</title>{drawn.lines}{under}'
         f"{tile_images(frame, tile_url) if tile_url else ''}"
-        f"{_hexes(frame, cells)}{_roads(frame, segments)}{_holes(frame, potholes)}"
+        f"{_hexes(frame, cells)}{_roads(frame, segments)}{over}{_holes(frame, potholes)}"
         f"{scale_and_north(frame)}</svg>"
     )
     unseen = sum(1 for s in segments if s["properties"]["level"] == "unseen")
-    credit = tile_credit(tile_url) if tile_url else ""
+    credit = (tile_credit(tile_url) if tile_url else "") + streets_credit(
+        roads_credit if roads else None
+    )
     title = html.escape(f"{council_name}: potholes and road coverage")
     return (
         page_top(title, _CSS) + f"<h1>{title}</h1>"

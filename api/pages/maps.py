@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from analytics.geo.bbox import BBox
 from analytics.geo.geometry import EARTH_RADIUS_M
 
 MAP_W, PAD, MIN_SPAN_M = 400.0, 28.0, 300.0
@@ -42,6 +43,21 @@ class MapFrame:
         bx, by = self.base(lat, lon)
         return (bx - self.left) * self.scale, (by - self.top) * self.scale
 
+    def latlon(self, x: float, y: float) -> tuple[float, float]:
+        """The (lat, lon) drawn at SVG point (x, y): the inverse of :meth:`xy`."""
+        bx, by = x / self.scale + self.left, y / self.scale + self.top
+        if self.mercator:
+            lat = math.degrees(math.atan(math.sinh(math.pi * (1 - by / 128))))
+            return lat, bx / 256 * 360 - 180
+        k = math.pi / 180 * EARTH_RADIUS_M
+        return self.lat0 - by / k, self.lon0 + bx / (k * math.cos(math.radians(self.lat0)))
+
+    def bbox(self) -> BBox:
+        """The area the SVG shows, as (min lon, min lat, max lon, max lat)."""
+        north, west = self.latlon(0.0, 0.0)
+        south, east = self.latlon(MAP_W, self.height)
+        return BBox(west, south, east, north)
+
     @property
     def metres_per_unit(self) -> float:
         if not self.mercator:
@@ -62,6 +78,20 @@ def fit_frame(points: list[tuple[float, float]], mercator: bool) -> MapFrame:
     return replace(
         probe, scale=scale, left=cx - MAP_W / 2 / scale, top=cy - height / 2 / scale, height=height
     )
+
+
+def frame_of_bbox(bbox: BBox, mercator: bool) -> MapFrame:
+    """The frame that shows ``bbox`` (min lon, min lat, max lon, max lat) whole."""
+    return fit_frame([(bbox.min_lat, bbox.min_lon), (bbox.max_lat, bbox.max_lon)], mercator)
+
+
+def corner_boxes(frame: MapFrame) -> list[tuple[float, float, float, float]]:
+    """The (x0, y0, x1, y1) boxes that :func:`scale_and_north` covers, kept free of labels."""
+    length = _scale_bar(frame)[1]
+    return [
+        (6.0, frame.height - 38, length + 22, frame.height - 6),
+        (MAP_W - 37, 7.0, MAP_W - 7, 47.0),
+    ]
 
 
 def tile_images(frame: MapFrame, template: str) -> str:
@@ -88,11 +118,17 @@ def tile_images(frame: MapFrame, template: str) -> str:
     return "".join(images)
 
 
-def scale_and_north(frame: MapFrame) -> str:
-    """A scale bar of a round length (about a quarter of the width) and a north arrow."""
+def _scale_bar(frame: MapFrame) -> tuple[float, float]:
+    """The scale bar's round length in metres (about a quarter of the width) and in SVG units."""
     target = MAP_W / 4 * frame.metres_per_unit
     metres = max(m * 10**e for e in range(7) for m in (1, 2, 5) if m * 10**e <= target)
-    length, y = metres / frame.metres_per_unit, frame.height - 12
+    return metres, metres / frame.metres_per_unit
+
+
+def scale_and_north(frame: MapFrame) -> str:
+    """A scale bar of a round length (about a quarter of the width) and a north arrow."""
+    metres, length = _scale_bar(frame)
+    y = frame.height - 12
     label = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
     return (
         f'<g aria-hidden="true"><rect class="panel" x="6" y="{y - 26:.1f}" '
@@ -103,6 +139,11 @@ def scale_and_north(frame: MapFrame) -> str:
         'width="30" height="40" rx="4"/><text class="ink" x="0" y="-6" text-anchor="middle">N'
         '</text><path d="M0 -1 L7 16 L0 11 L-7 16Z" fill="#111"/></g></g>'
     )
+
+
+def streets_credit(credit: str | None) -> str:
+    """The credit line of the roads drawn from the council's map data, HTML-escaped."""
+    return f"Streets: {html.escape(credit)}. " if credit else ""
 
 
 def tile_credit(tile_url: str) -> str:

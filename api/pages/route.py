@@ -5,15 +5,31 @@ URL template is configured.
 """
 
 import html
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Sequence, Set
 from datetime import datetime, tzinfo
 
+from analytics.geo.bbox import BBox
 from analytics.routing.export import route_of
+from analytics.routing.fill_words import visit_words
 from analytics.routing.schema import Plan, VehicleRoute
-from api.pages.maps import MAP_W, fit_frame, scale_and_north, tile_credit, tile_images
+from api.pages.maps import (
+    MAP_W,
+    MapFrame,
+    corner_boxes,
+    fit_frame,
+    scale_and_north,
+    streets_credit,
+    tile_credit,
+    tile_images,
+)
+from api.pages.road_layer import Road, road_layer
+from ingest.db.council_profile import CouncilProfile
 
-_COLUMNS = ("Bin", "Street", "Zone", "Arrive", "Predicted fill", "Reason")
-_LEGEND = "Numbered circles are stops in visiting order; D is the depot; green means collected."
+_COLUMNS = ("Bin", "Street", "Zone", "Arrive", "Fill", "Reason")
+_LEGEND = (
+    "Numbered circles are stops in visiting order; D is the depot; green means collected; "
+    "yellow roads are main roads."
+)
 _CSS = """
 body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111;background:#fff;
 margin:0 auto;max-width:960px;padding:12px}
@@ -87,14 +103,37 @@ ROUTE_SCRIPT = """(function () {
 """The route page's one script: the "Collected" buttons (allowed by hash in ``api.security``)."""
 
 
-def _map_svg(plan: Plan, route: VehicleRoute, collected: Set[str], tile_url: str | None) -> str:
+def _route_line(plan: Plan, route: VehicleRoute) -> list[tuple[float, float]]:
+    """The driven path, or without one the stops joined straight from and to the depot."""
+    if len(route.path) < 2:
+        return [plan.depot, *((s.lat, s.lon) for s in route.stops), plan.depot]
+    return list(route.path)
+
+
+def _frame(plan: Plan, route: VehicleRoute, tiled: bool) -> MapFrame:
+    stops = [(s.lat, s.lon) for s in route.stops]
+    return fit_frame([*_route_line(plan, route), plan.depot, *stops], tiled)
+
+
+def route_map_bbox(plan: Plan, vehicle: int, tile_url: str | None = None) -> BBox:
+    """The area the map of ``vehicle``'s route shows: the roads to pass to :func:`route_page`."""
+    return _frame(plan, route_of(plan, vehicle), tile_url is not None).bbox()
+
+
+def _map_svg(
+    plan: Plan,
+    route: VehicleRoute,
+    collected: Set[str],
+    tile_url: str | None,
+    roads: Sequence[Road] = (),
+) -> str:
     approx = len(route.path) < 2  # no driven line: join the stops straight, drawn dashed
-    line = (
-        [plan.depot, *((s.lat, s.lon) for s in route.stops), plan.depot] if approx else route.path
-    )
-    frame = fit_frame(
-        [*line, plan.depot, *((s.lat, s.lon) for s in route.stops)], tile_url is not None
-    )
+    line = _route_line(plan, route)
+    frame = _frame(plan, route, tile_url is not None)
+    # Roads go under the tiles: hidden where tiles load, the map's streets where they fail.
+    drawn = road_layer(frame, roads, avoid=corner_boxes(frame))
+    # Names go over the lines drawn here (they are what a reader looks for), under tiles.
+    under, over = (drawn.labels, "") if tile_url else ("", drawn.labels)
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (frame.xy(*p) for p in line))
     dx, dy = frame.xy(*plan.depot)
     markers = []
@@ -112,10 +151,10 @@ def _map_svg(plan: Plan, route: VehicleRoute, collected: Set[str], tile_url: str
     )
     return (
         f'<svg class="map" viewBox="0 0 {MAP_W:.0f} {frame.height:.0f}" role="img" '
-        f'aria-label="{label}"><title>{label}</title>'
+        f'aria-label="{label}"><title>{label}</title>{drawn.lines}{under}'
         f"{tile_images(frame, tile_url) if tile_url else ''}"
         f'<polyline class="path{" approx" if approx else ""}" points="{points}"/>'
-        f'<g class="depot"><rect x="{dx - 10:.1f}" y="{dy - 10:.1f}" width="20" height="20"/>'
+        f'{over}<g class="depot"><rect x="{dx - 10:.1f}" y="{dy - 10:.1f}" width="20" height="20"/>'
         f'<text x="{dx:.1f}" y="{dy:.1f}">D</text></g>{"".join(markers)}'
         f"{scale_and_north(frame)}</svg>"
     )
@@ -130,15 +169,23 @@ def _clock(moment: datetime, zone: tzinfo | None) -> str:
     return f"{_local(moment, zone):%H:%M}"
 
 
-def _rows(route: VehicleRoute, collected: Set[str], zone: tzinfo | None, act: bool) -> str:
+def _rows(
+    route: VehicleRoute,
+    collected: Set[str],
+    zone: tzinfo | None,
+    act: bool,
+    profile: CouncilProfile | None,
+) -> str:
     rows = []
     for i, s in enumerate(route.stops, 1):
         done = s.device_id in collected
-        fill = "—" if s.predicted_fill_pct is None else f"{s.predicted_fill_pct:.0f}%"
+        fill = visit_words(
+            s.fill_now_pct, s.fill_at_visit_pct, s.overflow_at, s.overflow_likely, s.arrival, zone
+        )
         cells = (
             s.device_id,
             s.street or "—",
-            s.zone or "—",
+            (profile.zone_name(s.zone) if profile else s.zone) or "—",
             _clock(s.arrival, zone),
             fill,
             s.reason,
@@ -175,6 +222,9 @@ def route_page(
     tile_url: str | None = None,
     collected: Set[str] = frozenset(),
     action_base: str | None = None,
+    roads: Sequence[Road] = (),
+    roads_credit: str | None = None,
+    profile: CouncilProfile | None = None,
 ) -> str:
     """A complete, self-contained HTML page of one vehicle's route for a crew's phone or A4.
 
@@ -191,15 +241,22 @@ def route_page(
         When given, each stop not yet collected gets a "Collected" button that POSTs to
         ``{action_base}/{device_id}/collected`` with the bearer token kept in the browser's
         localStorage (key ``smartstreets.token``). Without it the page has no script.
+    roads
+        The council's roads in the map's area (:func:`route_map_bbox`), drawn beneath.
+    roads_credit
+        Whose map data the roads are, credited under the map when roads are drawn.
+    profile
+        The council's profile, for its display name and its zones'.
     """
     route = route_of(plan, vehicle)
+    council = profile.name if profile else plan.council
     zone = plan.shift_start.tzinfo
     minutes = round(route.duration_s / 60)
     done = sum(s.device_id in collected for s in route.stops)
     day = f"{plan.shift_date:%a} {plan.shift_date.day} {plan.shift_date:%b %Y}"
     summary = _summary(
         [
-            ("Council", plan.council),
+            ("Council", council),
             ("Date", day),
             ("Shift", f"{_clock(plan.shift_start, zone)}\u2013{_clock(plan.shift_end, zone)}"),
             ("Vehicle", str(route.vehicle)),
@@ -211,9 +268,8 @@ def route_page(
     )
     left = len(plan.skipped) + len(plan.left_out)
     left_note = f" ({len(plan.left_out)} needed but did not fit today)" if plan.left_out else ""
-    credit = ""
-    if tile_url:
-        credit = tile_credit(tile_url)
+    credit = tile_credit(tile_url) if tile_url else ""
+    credit += streets_credit(roads_credit if roads else None)
     act = action_base is not None
     action = f' data-action="{html.escape(action_base)}"' if action_base is not None else ""
     head = "".join(f'<th scope="col">{h}</th>' for h in ("#", *_COLUMNS, *["Done?"][: int(act)]))
@@ -222,7 +278,7 @@ def route_page(
     return f"""<!doctype html>
 <html lang="en-GB">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(f"Vehicle {route.vehicle} · {plan.council} · {day}")}</title>
+<title>{html.escape(f"Vehicle {route.vehicle} · {council} · {day}")}</title>
 <style>{_CSS}</style></head>
 <body>
 <header><h1>Vehicle {route.vehicle} collection route</h1>
@@ -231,12 +287,12 @@ def route_page(
 </header>
 <main>
 <section aria-labelledby="map-h"><h2 id="map-h">Map</h2><figure>
-{_map_svg(plan, route, collected, tile_url)}
+{_map_svg(plan, route, collected, tile_url, roads)}
 <figcaption>{credit}{_LEGEND}</figcaption></figure></section>
 <section aria-labelledby="stops-h"><h2 id="stops-h">Stops in order</h2>
 <table id="stops"{action}><thead><tr>{head}</tr></thead>
 <tbody>
-{_rows(route, collected, zone, act)}
+{_rows(route, collected, zone, act, profile)}
 </tbody></table></section>
 </main>
 <footer><p>{made}</p></footer>

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from api.deps import Conn, Settings, known_council
+from api.map_queries import roads_credit, roads_in_bbox, zone_areas
 from api.pages.busy import busy_page as render_busy_page
 from api.pages.busy import hour_points
+from api.pages.zone_map import zone_frame
 from api.queries import zone_counts_now, zone_day_hours
 from ingest.db.councils import council_name, council_timezone
 
@@ -29,11 +31,16 @@ def busy_page(
     # 48 wall-clock hours from local midnight, stepped in UTC so clock changes stay exact.
     start = midnight.astimezone(UTC)
     hours = int(((midnight + timedelta(days=2)).astimezone(UTC) - start).total_seconds() // 3600)
+    areas = zone_areas(conn, council)
+    frame = zone_frame(areas)
     page = render_busy_page(
         council_name(conn, council),
         council,
         zone_counts_now(conn, council, now, settings.stale_after_min),
         hour_points(zone_day_hours(conn, council, start, hours), tz),
         local,
+        areas,
+        [] if frame is None else roads_in_bbox(conn, council, frame.bbox()),
+        roads_credit(conn, council),
     )
     return HTMLResponse(page, headers={"Cache-Control": "public, max-age=60"})

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from analytics.places import device_streets
 from api.deps import Conn, CouncilPath, Crew, Settings
 from api.queries import latest_fill_by_bin
 from api.schemas import BinFillPublic, ErrorPublic
@@ -22,4 +23,5 @@ def bins_latest(
 ) -> list[BinFillPublic]:
     """Every bin of the council with its latest fill level, flags and battery."""
     rows = latest_fill_by_bin(conn, council, settings.stale_after_min)
-    return [BinFillPublic.model_validate(r) for r in rows]
+    streets = device_streets(conn, council, "bin")
+    return [BinFillPublic.model_validate(r | {"street": streets.get(r["device_id"])}) for r in rows]

@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import Conn, CouncilPath, Highways, Routing
 from api.features import coverage_features, heatmap_features
+from api.map_queries import roads_credit, roads_in_bbox
 from api.pages.entry import highways_entry_page
-from api.pages.highways import highways_page
+from api.pages.highways import highways_map_bbox, highways_page
 from api.params import MapBBox
 from api.pothole_queries import EXPORTED_STATES, council_extent, coverage_in_bbox, potholes_in_bbox
 from api.schemas import TOKEN_ERRORS, ErrorPublic
@@ -52,6 +53,8 @@ def highways_map(
         holes,
         datetime.now(UTC),
         tile_url=routing.tile_url,
+        roads=roads_in_bbox(conn, council, highways_map_bbox(box, routing.tile_url)),
+        roads_credit=roads_credit(conn, council),
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
+from analytics.places import describe_points
 from api.deps import Conn, CouncilPath
 from api.open_data import (
     BIN_FILL,
@@ -38,7 +39,9 @@ from api.open_data_queries import (
 )
 from api.open_data_settings import OpenDataSettings
 from api.params import unprocessable
+from api.pothole_queries import with_streets
 from api.schemas import ErrorPublic
+from ingest.db.council_profile import zone_names
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +129,7 @@ def footfall_hourly(
     lo, hi = day_bounds(first, last, found["timezone"])
     # Only complete hours: the current one is still being counted.
     hi = min(hi, datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
-    rows = footfall_rows(footfall_hourly_by_zone(conn, council, lo, hi))
+    rows = footfall_rows(footfall_hourly_by_zone(conn, council, lo, hi), zone_names(conn, council))
     return _file(FOOTFALL, council, fmt, rows, f"{first}-{last}")
 
 
@@ -138,7 +141,9 @@ def bin_fill_daily(
     found = _council(conn, council)
     first, last = _window(found, start, end)
     lo, hi = day_bounds(first, last, found["timezone"])
-    rows = bin_fill_rows(bin_fill_daily_by_zone(conn, council, lo, hi, found["timezone"]))
+    rows = bin_fill_rows(
+        bin_fill_daily_by_zone(conn, council, lo, hi, found["timezone"]), zone_names(conn, council)
+    )
     return _file(BIN_FILL, council, fmt, rows, f"{first}-{last}")
 
 
@@ -149,7 +154,7 @@ def potholes(
     """Confirmed, reported, repaired and reopened potholes; with from/to only those seen in
     those local days. Positions rounded to about 1 m, nothing about phones."""
     lo, hi, label = _period(_council(conn, council), start, end)
-    rows = pothole_rows(public_potholes(conn, council, lo, hi))
+    rows = pothole_rows(with_streets(conn, council, public_potholes(conn, council, lo, hi)))
     return _file(POTHOLES, council, fmt, rows, label)
 
 
@@ -175,7 +180,11 @@ def _entities(body: list[dict[str, Any]]) -> JSONResponse:
 def fiware_waste_containers(council: CouncilPath, conn: Conn) -> JSONResponse:
     """Every bin as a Smart Data Models WasteContainer (NGSI-LD keyValues)."""
     _council(conn, council)
-    return _entities(waste_containers(council, latest_bin_states(conn, council)))
+    rows = latest_bin_states(conn, council)
+    streets = describe_points(conn, council, ((r["lat"], r["lon"]) for r in rows))
+    # A bin's registry address wins; else the street it stands on.
+    rows = [r | {"address": r["address"] or s} for r, s in zip(rows, streets, strict=True)]
+    return _entities(waste_containers(council, rows))
 
 
 @router.get(
@@ -187,4 +196,5 @@ def fiware_crowd_flows(council: CouncilPath, conn: Conn) -> JSONResponse:
     keyValues); counts under 10 are left out."""
     _council(conn, council)
     now = datetime.now(UTC)
-    return _entities(crowd_flows(council, latest_zone_hours(conn, council, now)))
+    names = zone_names(conn, council)
+    return _entities(crowd_flows(council, latest_zone_hours(conn, council, now), names))

@@ -32,6 +32,7 @@ PotholeId = Annotated[int, Path(ge=1, description="The pothole's id.")]
 CSV_HEADER = (
     "pothole_id",
     "state",
+    "street",
     "lat",
     "lon",
     "heading_deg",
@@ -130,11 +131,13 @@ def _service_request(r: dict[str, Any]) -> ServiceRequestPublic:
         service_name="Pothole",
         service_code="pothole",
         description=(
-            f"Pothole found by {r['devices']} phones in {r['reports']} reports; "
+            f"Pothole{', ' + r['street'] if r['street'] else ''}: "
+            f"found by {r['devices']} phones in {r['reports']} reports; "
             f"severity {r['severity']:.2f}, confidence {r['confidence']:.2f}."
         ),
         requested_datetime=r["first_seen"],
         updated_datetime=max(r["last_seen"], r["state_changed_at"]),
+        address=r["street"],
         lat=r["lat"],
         long=r["lon"],
     )

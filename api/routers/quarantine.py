@@ -21,8 +21,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Principal, Scope
-from api.deps import Conn, CouncilPath, _bearer, require
+from api.deps import Admin, Conn, CouncilPath, _bearer, check_admin
 from api.schemas import ErrorPublic
 from api.tenancy import scope_to_council
 from ingest.db.quarantine import (
@@ -35,9 +34,6 @@ from ingest.db.quarantine import (
 
 router = APIRouter(prefix="/v1/councils/{council}/quarantine", tags=["quarantine"])
 
-# The API's one bearer scheme (one security scheme in OpenAPI) and its admin check.
-_check_admin = require(Scope.ADMIN)
-Admin = Annotated[Principal, Depends(_check_admin)]
 _NO_NUL = r"^[^\x00]*$"
 QuarantineId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 """A quarantine row's id (bigint)."""
@@ -183,7 +179,7 @@ async def replay_council_quarantine(
         # the replay takes one: holding both at once could exhaust a small pool.
         with pool.connection(timeout=5) as conn, conn.transaction():
             scope_to_council(conn, council)
-            _check_admin(council, conn, credentials)
+            check_admin(council, conn, credentials)
 
     def run(body: QuarantineReplayCreate) -> QuarantineReplayPublic:
         f = QuarantineFilter(council=council, reason=body.reason, device=body.device, ids=body.ids)

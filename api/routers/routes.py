@@ -14,9 +14,11 @@ from analytics.routing.schema import Plan
 from analytics.routing.shifts import plan_day
 from analytics.routing.travel import TravelError
 from api.deps import Conn, CouncilPath, Crew, Routing
-from api.pages.route import route_page
+from api.map_queries import roads_credit, roads_in_bbox
+from api.pages.route import route_map_bbox, route_page
 from api.params import unprocessable
 from api.schemas import CollectionCreate, CollectionPublic, ErrorPublic
+from ingest.db.council_profile import load_profile
 from ingest.kernel.params import require
 
 router = APIRouter(
@@ -134,6 +136,9 @@ def route_page_html(
         tile_url=routing.tile_url,
         collected=io.collected_in_plan(conn, plan),
         action_base=f"/v1/councils/{council}/bins",
+        roads=roads_in_bbox(conn, council, route_map_bbox(plan, vehicle, routing.tile_url)),
+        roads_credit=roads_credit(conn, council),
+        profile=load_profile(conn, council),
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 

@@ -1,5 +1,5 @@
 """Council facts: whether a council is registered, its display name, its time zone and whether
-its residents may upload drives.
+its residents may upload drives (changed through ``ingest.db.council_profile``).
 
 The one home of these lookups. The rule for a council that is not registered is the same
 everywhere: :func:`find_council` answers ``None`` and every other function raises
@@ -73,11 +73,3 @@ def drives_enabled(conn: psycopg.Connection, slug: str) -> bool:
     if row is None:
         raise UnknownCouncil(slug)
     return bool(row[0])
-
-
-def set_drives_enabled(conn: psycopg.Connection, slug: str, on: bool) -> None:
-    """Let the council's residents upload drives, or stop them; raises :class:`UnknownCouncil`
-    for an unknown council. The caller commits."""
-    cur = conn.execute("UPDATE council SET drives_enabled = %s WHERE slug = %s", (on, slug))
-    if cur.rowcount == 0:
-        raise UnknownCouncil(slug)

@@ -85,7 +85,9 @@ def test_page_is_accessible_html_without_external_resources(
     html = resp.text
     assert '<html lang="en">' in html and 'name="viewport"' in html
     assert 'data-refresh="300"' in html and "http-equiv" not in html
-    assert html.count('role="img"') == len(zones) and html.count("<table>") == len(zones)
+    charts = html.count('<svg class="chart"')
+    assert charts == len(zones) and html.count("<table>") == len(zones)
+    assert html.count('role="img"') == charts + 1  # and the map of the zones
     assert "http://" not in html and "https://" not in html
     assert re.findall(r"<script[^>]*>", html) == ['<script src="/page-refresh.js" defer>']
     script = client.get("/page-refresh.js")

@@ -304,8 +304,8 @@ def mapped(conn: psycopg.Connection, council: str, uid: str) -> dict[str, list[i
 
 
 def _table_ids(page: str) -> list[int]:
-    """The Id column of the page's pothole table."""
-    return [int(i) for i in re.findall(r"<tr><td>\d+</td><td>(\d+)</td>", page)]
+    """The Id column (the last) of the page's pothole table."""
+    return [int(i) for i in re.findall(r"<td>(\d+)</td></tr>", page)]
 
 
 def test_map_page_shows_roads_hexes_and_potholes(

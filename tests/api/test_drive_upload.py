@@ -31,7 +31,7 @@ from api.drive_upload import drives_topic
 from api.rate_limit import DriveLimits
 from api.settings import ApiSettings
 from deploy.cli import app as cli_app
-from ingest.db.councils import set_drives_enabled
+from ingest.db.council_profile import ProfileChange, update_profile
 from ingest.settings import ServiceSettings
 from simulators.phones import RoadFeature, Trip, simulate_trip
 from simulators.town import CENTRE
@@ -81,7 +81,7 @@ def client(database_url: str, mqtt_url: str) -> Iterator[TestClient]:
 @pytest.fixture
 def enabled(conn: psycopg.Connection, council: str) -> str:
     """This test's council, with drives enabled."""
-    set_drives_enabled(conn, council, True)
+    update_profile(conn, council, ProfileChange(drives_enabled=True))
     return council
 
 

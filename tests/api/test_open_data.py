@@ -19,6 +19,7 @@ from api.open_data_formats import MEDIA_TYPES, Format
 from api.open_data_settings import OGL_V3
 from api.settings import ApiSettings
 from ingest.db.connect import refresh_rollups
+from ingest.db.council_profile import ProfileChange, ZoneName, update_profile
 from ingest.db.registry import DeviceCreate, import_devices
 from ingest.settings import ServiceSettings
 
@@ -433,3 +434,37 @@ def test_fiware_crowd_flow(client: TestClient, council: str, data: dict[str, Any
     assert datetime.fromisoformat(high["dateObservedTo"]) == HOUR + timedelta(hours=1)
     assert "peopleCount" not in entities["quiet"] and MIN_PEOPLE == 10
     assert "refRoadSegment" not in high
+
+
+def test_profile_names_zones_and_sets_the_licence(
+    client: TestClient, conn: psycopg.Connection, council: str, data: dict[str, Any]
+) -> None:
+    """The council's profile names its zones in every table and FIWARE snapshot, and its own
+    licence replaces the deployment's for its datasets only."""
+    licence = "https://creativecommons.org/licenses/by/4.0/"
+    update_profile(
+        conn,
+        council,
+        ProfileChange(
+            zones=[
+                ZoneName(zone="high", display_name="High Street"),
+                ZoneName(zone="centre", display_name="Market Place"),
+            ],
+            open_data_licence=licence,
+        ),
+    )
+    _, footfall = _table(_get(client, f"/open-data/{council}/footfall-hourly.csv"), Format.CSV)
+    assert {(r["zone"], r["zone_name"]) for r in footfall} == {
+        ("high", "High Street"),
+        ("quiet", "quiet"),
+    }
+    _, fills = _table(_get(client, f"/open-data/{council}/bin-fill-daily.csv"), Format.CSV)
+    assert {r["zone_name"] for r in fills} == {"Market Place", "lane"}
+    flows = _get(client, f"/open-data/{council}/fiware/CrowdFlowObserved.json").json()
+    assert {e["name"] for e in flows} == {"High Street", "quiet"}
+    body = _get(client, "/open-data/catalog.json").json()
+    licences = {
+        d["dct:identifier"].split("/")[0]: d["dct:license"]["@id"] for d in body["dcat:dataset"]
+    }
+    assert licences[council] == licence
+    assert licences[data["other"]] != licence

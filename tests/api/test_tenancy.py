@@ -278,6 +278,7 @@ def _call(endpoint: Endpoint, council: str, objects: Town) -> Call:
     bodies: dict[str, dict[str, Any]] = {
         "PotholeActionCreate": {"action": "report"},
         "CollectionCreate": {},
+        "ProfileChange": {"locale": "en-GB"},
     }
     body = None
     if route.body_field is not None:
@@ -306,11 +307,14 @@ def _leaks(text: str, town: Town) -> list[str]:
 
 
 def _state(conn: psycopg.Connection, town: Town) -> tuple[Any, ...]:
-    """What a write to the council would change: its pothole, collections and plans."""
+    """What a write to the council would change: its pothole, collections, plans and profile."""
     row = conn.execute(
         "SELECT (SELECT state FROM pothole WHERE pothole_id = %(p)s), "
         "(SELECT count(*) FROM bin_collection WHERE council = %(c)s), "
-        "(SELECT count(*) FROM collection_plan WHERE council = %(c)s)",
+        "(SELECT count(*) FROM collection_plan WHERE council = %(c)s), "
+        "(SELECT to_jsonb(c) FROM council c WHERE slug = %(c)s), "
+        "(SELECT jsonb_agg(z) FROM council_zone z WHERE council = %(c)s), "
+        "(SELECT to_jsonb(d) FROM collection_depot d WHERE council = %(c)s)",
         {"p": town.pothole_id, "c": town.slug},
     ).fetchone()
     assert row is not None
@@ -361,6 +365,42 @@ def test_every_council_route_is_known_to_this_test(app: FastAPI) -> None:
     assert "/v1/councils/{council}/bins/{device_id}/collected" in paths
     assert "/v1/councils/{council}/potholes/{pothole_id}/state" in paths
     assert "/councils/{council}" in paths
+    assert "/v1/councils/{council}/profile" in paths
+
+
+def test_only_the_councils_admin_changes_its_profile(
+    app_client: TestClient, conn: psycopg.Connection, towns: tuple[Town, Town]
+) -> None:
+    """A's admin token cannot read or change B's profile; B's crew and highways tokens cannot
+    either; B's admin can, and a bad field is a 422 that changes nothing."""
+    a, b = towns
+    url = f"/v1/councils/{b.slug}/profile"
+    change = {"name": "Renamed", "zones": [{"zone": b.zone, "display_name": "Market Place"}]}
+    before = _state(conn, b)
+    for token in (a.tokens[Scope.ADMIN], b.tokens[Scope.CREW], b.tokens[Scope.HIGHWAYS]):
+        headers = {"Authorization": f"Bearer {token}"}
+        assert app_client.get(url, headers=headers).status_code == 403
+        assert app_client.patch(url, json=change, headers=headers).status_code == 403
+    admin = {"Authorization": f"Bearer {b.tokens[Scope.ADMIN]}"}
+    for bad in ({"holiday_calendar": "xmas"}, {"timezone": "Mars/Base"}, {"bbox": [1, 2, 0, 3]}):
+        resp = app_client.patch(url, json=bad, headers=admin)
+        assert resp.status_code == 422, bad
+        assert resp.json()["detail"]
+    assert _state(conn, b) == before
+    resp = app_client.patch(url, json=change, headers=admin)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["name"] == "Renamed"
+    assert resp.json()["zones"] == [
+        {"zone": b.zone, "display_name": "Market Place", "boundary": None}
+    ]
+    assert app_client.get(url, headers=admin).json()["name"] == "Renamed"
+    assert (
+        app_client.get(
+            f"/v1/councils/{a.slug}/profile",
+            headers={"Authorization": f"Bearer {a.tokens[Scope.ADMIN]}"},
+        ).json()["name"]
+        == f"{a.markers[0]} Council"
+    )
 
 
 def _council_tables(conn: psycopg.Connection) -> list[str]:

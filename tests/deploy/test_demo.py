@@ -14,8 +14,9 @@ from tests.conftest import REPO
 
 
 def test_demo_runs_every_stream_and_stops_cleanly(tmp_path: Path) -> None:
-    """With no service URLs the demo starts embedded services, is healthy, stores all three
-    streams, and exits 0 after --duration, leaving a data directory that a second run reuses."""
+    """With no service URLs the demo starts embedded services on Oakham's real streets (with
+    the map data's attribution), is healthy, stores all three streams, and exits 0 after
+    --duration, leaving a data directory that a second run reuses."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSTREETS_")}
     port = free_port()
     data = tmp_path / "data"
@@ -54,6 +55,8 @@ def test_demo_runs_every_stream_and_stops_cleanly(tmp_path: Path) -> None:
     bins, bumps, counts = (int(g) for g in match.groups())
     assert bins > 0 and bumps > 0 and counts > 24 * 4 * 6, output
     assert "demo stopped cleanly" in output
+    assert "town            Oakham, Rutland" in output
+    assert "© OpenStreetMap contributors" in output
     # The data directory is reusable: a second short run starts on it and stops cleanly.
     again = subprocess.run(
         [*cmd[:5], "5", *cmd[6:]], cwd=REPO, env=env, capture_output=True, text=True, timeout=120

@@ -192,7 +192,8 @@ def test_gpx_escapes_data_and_gives_utc_times() -> None:
     ns = {"g": GPX_NS}
     second = _xml(text).findall("g:rte/g:rtept", ns)[1]
     assert (
-        second.findtext("g:desc", namespaces=ns) == f"{AMPERSANDS}: bin-02 will be full by tomorrow"
+        second.findtext("g:desc", namespaces=ns)
+        == f"{AMPERSANDS}: about 70% now; bin-02 will be full by tomorrow"
     )
     assert second.findtext("g:time", namespaces=ns) == "2025-06-03T05:20:00Z"
     assert (second.get("lat"), second.get("lon")) == ("52.6750000", "-0.7250000")
