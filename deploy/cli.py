@@ -11,6 +11,7 @@ from analytics.forecasting.refresh_cli import forecast_calendar, forecast_events
 from analytics.potholes.cli import potholes_app
 from analytics.potholes.refresh_cli import potholes_refresh, potholes_roads
 from analytics.potholes.roughness_cli import potholes_roughness
+from analytics.routing.bins_cli import bins_app
 from analytics.routing.cli import routes_app
 from api.cli import api, tokens_app
 from api.councils_cli import councils_app
@@ -74,6 +75,7 @@ potholes_app.command("roughness")(potholes_roughness)
 app.add_typer(potholes_app, name="potholes")
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(bins_app, name="bins")
 
 
 def main() -> None:

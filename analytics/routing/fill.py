@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from analytics.routing.fill_rates import FULL_PCT, forecast_spread, increments, shrunk
-from analytics.routing.fill_readings import FillReading, drops, smoothed, trusted
+from analytics.routing.fill_readings import FillReading, collections_at, smoothed, trusted
 from analytics.routing.local_time import HOURS_PER_WEEK, cumulative, epoch_hours
 from ingest.kernel.params import require, require_in
 
@@ -168,12 +168,13 @@ def detect_collections(
 ) -> list[datetime]:
     """Times the bin was emptied: the first reading after each sustained drop.
 
-    A drop counts when the median of up to 5 trustworthy readings from it is at least
-    ``collection_drop_pct`` below the median of up to 5 before it (3 or more each side), so one
-    or two odd readings are not a collection. Stuck readings are ignored.
+    On dense readings a drop counts when the median of up to 5 trustworthy readings from it is
+    at least ``collection_drop_pct`` below the median of up to 5 before it (3 or more each side),
+    so one or two odd readings are not a collection; on coarse ones (daily, say) one fall of
+    ``collection_drop_pct`` is. Stuck readings are ignored.
     """
-    src, _, y, _, _ = trusted(readings, None, params.stuck_after_h)
-    return [readings[int(src[i])].ts for i in drops(y, params.collection_drop_pct)]
+    src, t, y, _, _ = trusted(readings, None, params.stuck_after_h)
+    return [readings[int(src[i])].ts for i in collections_at(t, y, params.collection_drop_pct)]
 
 
 def fit_fill_model(
@@ -217,7 +218,7 @@ def fit_fill_model(
     now_h = epoch_hours(now)
     src, t, y, stuck, latest = trusted(readings, now_h, params.stuck_after_h)
     crew = [c for c in collections if epoch_hours(c) <= now_h]
-    found = [readings[int(src[i])].ts for i in drops(y, params.collection_drop_pct)]
+    found = [readings[int(src[i])].ts for i in collections_at(t, y, params.collection_drop_pct)]
     # A crew record near a detected drop is that drop, timed by the readings: crews' clocks
     # and logging lag would otherwise put the drop itself inside a stretch of filling.
     emptied = sorted(found + [c for c in crew if all(abs(c - d) > _SAME_COLLECTION for d in found)])

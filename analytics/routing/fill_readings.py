@@ -71,6 +71,19 @@ def drops(y: Floats, drop_pct: float) -> list[int]:
     return out
 
 
+COARSE_AFTER_H = 6.0
+"""Readings this far apart (median) or more are coarse: a bin can be emptied and refilled within
+a few readings, so one fall is an emptying (a sustained drop needs readings the bin lacks)."""
+
+
+def collections_at(t: Floats, y: Floats, drop_pct: float) -> list[int]:
+    """Indices of the first reading after each collection: a sustained drop of ``drop_pct`` on
+    dense readings, a single fall of ``drop_pct`` between consecutive coarse ones."""
+    if len(t) > 1 and float(np.median(np.diff(t))) >= COARSE_AFTER_H:
+        return [int(i) + 1 for i in np.flatnonzero(y[:-1] - y[1:] >= drop_pct)]
+    return drops(y, drop_pct)
+
+
 def smoothed(y: Floats, seg: Ints) -> Floats:
     """Median of each reading and its neighbours within its stretch between collections."""
     if not len(y):

@@ -1,0 +1,156 @@
+"""How well time-to-threshold forecasts did on a bin history, against two baselines.
+
+From each origin (every reading of coarse data; the last reading of each day of dense data)
+whose cycle goes on to reach the threshold, each method forecasts the days until the first
+reading at or over it, knowing only the readings up to the origin. Baselines: (a) the bin's
+median past cycle (collection to threshold) minus the days since its last collection; (b) its
+mean rise per day within cycles, extrapolated from the current fill. No forecast is earlier
+than the next reading (one median reading interval): a crossing cannot be seen before it.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from analytics.routing.fill_horizon import (
+    Analogs,
+    BinSeries,
+    HorizonParams,
+    analogs,
+    bin_series,
+    by_rate,
+    forecast_full,
+    remaining_h,
+)
+from analytics.routing.fill_readings import FillReading
+
+METHODS = ("model", "median_cycle", "mean_rise")
+_DEFAULTS = HorizonParams()
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Mean absolute error in days per method (`METHODS`), the model's interval coverage and
+    the number of origins scored (those where every method had a forecast)."""
+
+    mae_days: dict[str, float]
+    coverage: float
+    origins: int
+    bins: int
+
+    @property
+    def improvement_pct(self) -> float:
+        """How much lower the model's error is than the better baseline's, in percent."""
+        best = min(self.mae_days["median_cycle"], self.mae_days["mean_rise"])
+        return 100 * (1 - self.mae_days["model"] / best) if best > 0 else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain values, for JSON."""
+        return {
+            "origins": self.origins,
+            "bins": self.bins,
+            "mae_days": self.mae_days,
+            "improvement_pct": round(self.improvement_pct, 2),
+            "coverage": round(self.coverage, 4),
+        }
+
+
+def _median_cycle(s: BinSeries, i: int, threshold_pct: float) -> float:
+    """Hours left by baseline (a), or NaN without a completed cycle or a known age."""
+    if np.isnan(s.age[i]):
+        return np.nan
+    hit = (s.y >= threshold_pct) & (s.seg > 0) & (s.t <= s.t[i])
+    segs, first = np.unique(s.seg[hit], return_index=True)
+    if not len(segs):
+        return np.nan
+    at = s.t[np.flatnonzero(hit)[first]]
+    start = s.t[np.searchsorted(s.seg, segs, side="left")]
+    return float(np.median(at - start)) - float(s.age[i])
+
+
+def _origins(s: BinSeries) -> Sequence[int]:
+    if s.coarse:
+        return range(len(s.t))
+    day = np.floor(s.t / 24)
+    return [int(i) for i in np.flatnonzero(np.append(day[1:] != day[:-1], True))]
+
+
+def backtest(
+    histories: Mapping[str, Sequence[FillReading]],
+    threshold_pct: float | Mapping[str, float] = 80.0,
+    *,
+    params: HorizonParams = _DEFAULTS,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    on_bin: Callable[[str], None] | None = None,
+) -> BacktestResult:
+    """Score the model and both baselines on every bin's history.
+
+    Parameters
+    ----------
+    histories
+        Each bin's readings.
+    threshold_pct
+        One threshold for all bins, or one per bin id.
+    params
+        The model's parameters.
+    since, until
+        Only origins in ``[since, until)`` are scored (all the history before an origin is
+        still used): for choosing settings on one part of a period and reporting on another.
+    on_bin
+        Called with each bin id once it is scored (for a progress bar).
+    """
+    errors: dict[str, list[float]] = {m: [] for m in METHODS}
+    covered: list[bool] = []
+    scored_bins = 0
+    lo_h = since.timestamp() / 3600 if since else -np.inf
+    hi_h = until.timestamp() / 3600 if until else np.inf
+    series = {b: bin_series(r, params.drop_pct) for b, r in histories.items()}
+    thresholds = {
+        b: float(threshold_pct if isinstance(threshold_pct, float | int) else threshold_pct[b])
+        for b in histories
+    }
+    found = {b: analogs(s, thresholds[b]) for b, s in series.items()}
+    pool = Analogs.pooled([an for _, an in found.values()])
+    for bin_id, readings in histories.items():
+        thr, s = thresholds[bin_id], series[bin_id]
+        own = found[bin_id][1]
+        truth = dict(zip((int(i) for i in found[bin_id][0]), own.remaining, strict=True))
+        floor = float(np.median(np.diff(s.t))) if len(s.t) > 1 else 0.0
+        order = sorted(readings, key=lambda r: r.ts)
+        before = len(covered)
+        for i in _origins(s):
+            if i not in truth or not lo_h <= s.t[i] < hi_h:
+                continue
+            if s.coarse:
+                est = remaining_h(s, i, thr, params, own, pool)
+            else:
+                f = forecast_full(bin_id, order[: i + 1], threshold_pct=thr, horizon_days=365)
+                est = (
+                    None
+                    if f.full_at is None or f.full_lo is None or f.full_hi is None
+                    else tuple(
+                        (x - f.last_reading).total_seconds() / 3600
+                        for x in (f.full_at, f.full_lo, f.full_hi)
+                    )  # type: ignore[assignment]
+                )
+            a = _median_cycle(s, i, thr)
+            b = by_rate(s, i, thr, 0.1)
+            if est is None or not np.isfinite([*est, a, b[0]]).all():
+                continue
+            med, lo, hi = (max(x, floor) for x in est)
+            real = truth[i]
+            for name, guess in zip(METHODS, (med, max(a, floor), max(b[0], floor)), strict=True):
+                errors[name].append(abs(guess - real) / 24)
+            covered.append(lo - 1e-9 <= real <= hi + 1e-9)
+        scored_bins += len(covered) > before
+        if on_bin is not None:
+            on_bin(bin_id)
+    return BacktestResult(
+        mae_days={m: float(np.mean(e)) if e else float("nan") for m, e in errors.items()},
+        coverage=float(np.mean(covered)) if covered else float("nan"),
+        origins=len(covered),
+        bins=scored_bins,
+    )
