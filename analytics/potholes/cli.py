@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from analytics.potholes.assets import AssetError, import_assets
+from analytics.potholes.confirm import ConfirmParams
 from analytics.potholes.detector import DetectorParams, Sample, detect
 from analytics.potholes.evaluate import EvaluationParams, evaluate
 from analytics.potholes.evaluate_report import format_table, score_dict
@@ -173,6 +174,14 @@ def potholes_evaluate(
     seed: int = typer.Option(..., help="First simulated town's seed."),
     towns: int = typer.Option(1, help="Towns to simulate (seeds SEED..SEED+N-1)."),
     trips: int = typer.Option(400, help="Trips per town."),
+    merge_m: float = typer.Option(
+        ConfirmParams().merge_m,
+        help="Merge clusters of any heading whose centres are this close (m); 0 keeps "
+        "each direction of travel apart.",
+    ),
+    min_devices: int = typer.Option(
+        ConfirmParams().min_devices, help="Distinct phones needed to confirm a pothole."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
     """Score confirmation on simulated towns, with and without the asset layer.
@@ -185,6 +194,11 @@ def potholes_evaluate(
         params = EvaluationParams(seeds=tuple(range(seed, seed + towns)), trips=trips)
     except ValueError as exc:
         fail(f"--trips: {exc}" if "trips" in str(exc) else str(exc), 2)
+    try:
+        confirm_params = ConfirmParams(merge_m=merge_m, min_devices=min_devices)
+    except ValueError as exc:
+        option = "--merge-m" if "merge_m" in str(exc) else "--min-devices"
+        fail(f"{option}: {exc}", 2)
     console = Console(stderr=True)
     with Progress(
         TextColumn("simulating trips"),
@@ -196,7 +210,7 @@ def potholes_evaluate(
         disable=not console.is_terminal,
     ) as bar:
         task = bar.add_task("trips", total=trips * towns)
-        scores = evaluate(params, progress=lambda n: bar.advance(task, n))
+        scores = evaluate(params, confirm_params, progress=lambda n: bar.advance(task, n))
     if as_json:
         print(json.dumps({name: score_dict(s) for name, s in scores.items()}, indent=2))
     else:

@@ -1,8 +1,9 @@
 """Server-side confirmation of potholes from many phones' ``bump`` reports.
 
 Each report is scored (peak, speed, sample rate, GPS accuracy, and the sharpness of its window:
-a pothole is a jolt, a hump a slow heave), clustered by position *and* heading so that opposite
-lanes and parallel streets stay apart, and a cluster is confirmed when enough distinct phones
+a pothole is a jolt, a hump a slow heave), clustered by position *and* heading so that each
+direction's centre stays sharp, then the clusters of one spot on one road merged whatever their
+heading (:mod:`analytics.potholes.merge`), and a pothole is confirmed when enough distinct phones
 agree, weighted by quality. Clusters on a known asset (speed hump, manhole, level crossing) are
 dropped. Positions are projected to metres around the first report: exact enough over a town.
 """
@@ -16,6 +17,7 @@ from typing import Literal, get_args
 
 from analytics.geo.geometry import LocalProjection
 from analytics.potholes.detector import SEVERE_G
+from analytics.potholes.merge import RoadLookup, merge_clusters
 from ingest.contract.payloads import BumpReport
 from ingest.db.pseudonyms import distinct_phones
 from ingest.kernel.params import require, require_in
@@ -34,6 +36,9 @@ class ConfirmParams:
         Largest distance (m) from a cluster's centroid at which a report joins it.
     heading_tol_deg
         Largest heading difference (degrees) within a cluster: a two-way street has two.
+    merge_m
+        Largest distance (m) between the centres of clusters of any heading that are one
+        pothole (on one road, where roads are known); 0 keeps every cluster apart.
     min_devices
         Distinct phones needed to confirm a pothole.
     min_evidence
@@ -46,6 +51,7 @@ class ConfirmParams:
 
     radius_m: float = 11.0
     heading_tol_deg: float = 45.0
+    merge_m: float = 9.0
     min_devices: int = 3
     min_evidence: float = 0.8
     asset_margin_m: float = 2.0
@@ -54,6 +60,7 @@ class ConfirmParams:
     def __post_init__(self) -> None:
         require_in("radius_m", self.radius_m, 0, 100, lo_open=True)
         require_in("heading_tol_deg", self.heading_tol_deg, 0, 180, lo_open=True)
+        require_in("merge_m", self.merge_m, 0, 100)
         require_in("min_devices", self.min_devices, 1, 1000)
         require_in("min_evidence", self.min_evidence, 0, 1000)
         require_in("asset_margin_m", self.asset_margin_m, 0, 100)
@@ -89,8 +96,9 @@ class Pothole:
     """A cluster of reports: a pothole candidate or a confirmed pothole.
 
     ``lat``/``lon`` is the quality-weighted centroid, ``heading_deg`` the direction of travel of
-    its reports (None when none had one), ``severity`` the quality-weighted mean severity in
-    [0, 1], ``confidence`` in [0, 1] grows with the distinct phones' summed quality.
+    its reports (None when none had one, or they came from opposite directions), ``severity``
+    the quality-weighted mean severity in [0, 1], ``confidence`` in [0, 1] grows with the
+    distinct phones' summed quality.
     """
 
     lat: float
@@ -198,10 +206,25 @@ def cluster_reports(
     return [c.members for c in clusters]
 
 
+def group_reports(
+    reports: Sequence[DeviceReport],
+    params: ConfirmParams = ConfirmParams(),
+    roads: RoadLookup | None = None,
+) -> list[list[int]]:
+    """Indices into ``reports``, one list per pothole: the clusters of :func:`cluster_reports`,
+    those of one spot (within ``params.merge_m``, on one of ``roads`` where known) merged
+    whatever their heading by :func:`~analytics.potholes.merge.merge_clusters`."""
+    clusters = cluster_reports(reports, params)
+    points = [(d.report.lat, d.report.lon) for d in reports]
+    weights = [max(report_quality(d.report), 1e-3) for d in reports]
+    return merge_clusters(clusters, points, weights, params.merge_m, roads)
+
+
 def confirm(
     reports: Sequence[DeviceReport],
     assets: Iterable[Asset] = (),
     params: ConfirmParams = ConfirmParams(),
+    roads: RoadLookup | None = None,
 ) -> list[Pothole]:
     """Potholes (candidates and confirmed) from reports, minus those on known assets.
 
@@ -213,11 +236,14 @@ def confirm(
         The council's layer of speed humps, manholes and level crossings.
     params
         Clustering and confirmation parameters.
+    roads
+        The council's road segments, so that only clusters on one road merge (None: any).
 
     Returns
     -------
     list[Pothole]
-        One per cluster whose centroid is not on an asset, in order of first report.
+        One per group of :func:`group_reports` whose centroid is not on an asset, in order of
+        first report.
     """
     if not reports:
         return []
@@ -225,7 +251,7 @@ def confirm(
     assets = list(assets)
     asset_xy = [projection.complex(a.lat, a.lon) for a in assets]
     out = []
-    for members in cluster_reports(reports, params):
+    for members in group_reports(reports, params, roads):
         p = _summarise([reports[i] for i in members], params)
         pos = projection.complex(p.lat, p.lon)
         reach = (a.radius_m + params.asset_margin_m for a in assets)
@@ -245,10 +271,15 @@ def _summarise(members: Sequence[DeviceReport], params: ConfirmParams) -> Pothol
     phones = distinct_phones(best)
     confirmed = phones >= params.min_devices and evidence >= params.min_evidence
     direction = sum(w * _unit(r.heading_deg) for r, w in pairs)
+    # Seen from opposite directions (a merged pothole), no heading is the pothole's own.
+    tol = math.radians(90.0)
+    both_ways = any(not _agree(direction, _unit(r.heading_deg), tol) for r in rs)
     return Pothole(
         lat=sum(r.lat * w for r, w in pairs) / total,
         lon=sum(r.lon * w for r, w in pairs) / total,
-        heading_deg=None if direction == 0 else math.degrees(cmath.phase(direction)) % 360.0,
+        heading_deg=None
+        if direction == 0 or both_ways
+        else math.degrees(cmath.phase(direction)) % 360.0,
         severity=sum(min(1.0, r.peak_z_g / params.severe_g) * w for r, w in pairs) / total,
         confidence=1.0 - math.exp(-evidence),
         reports=len(rs),

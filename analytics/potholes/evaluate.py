@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from analytics.geo.geometry import offset_m
 from analytics.potholes.confirm import Asset, ConfirmParams, DeviceReport, Pothole, confirm
+from analytics.potholes.coverage import Segment, segments_from_network
+from analytics.potholes.merge import RoadLookup
 from ingest.kernel.params import require, require_in
 from simulators.features import RoadFeature
 from simulators.phones import random_phone, simulate_trip
@@ -76,6 +78,12 @@ class Score:
     humps_well_hit: int
     humps_confirmed: int
     false_by_kind: dict[str, int]
+    located: int
+    """True potholes with at least one confirmed pothole within ``match_m`` (hit or not)."""
+    located_by: int
+    """Confirmed potholes within ``match_m`` of those, summed over them."""
+    distinct_true: int
+    """Confirmed potholes that are the nearest of a true pothole within ``match_m``."""
 
     @property
     def precision(self) -> float:
@@ -99,6 +107,16 @@ class Score:
         return _share(self.potholes_found, self.potholes_hit)
 
     @property
+    def precision_distinct(self) -> float:
+        """As ``precision``, but a second confirmed pothole on one true pothole counts as wrong."""
+        return _share(self.distinct_true, self.confirmed)
+
+    @property
+    def per_pothole(self) -> float:
+        """Confirmed potholes per true pothole found: 1 when each is listed once, 2 when twice."""
+        return _share(self.located_by, self.located)
+
+    @property
     def hump_share(self) -> float:
         """Speed humps hit by ``well_hit`` phones with a wrongly confirmed pothole on them."""
         return _share(self.humps_confirmed, self.humps_well_hit)
@@ -114,6 +132,8 @@ class Town:
     """Feature id → distinct devices that hit it outside their trips' private ends."""
     hit_by_any: dict[str, frozenset[str]]
     """Feature id → distinct devices that hit it anywhere."""
+    roads: tuple[Segment, ...] = ()
+    """The town's road segments, as a council would import them."""
 
 
 Progress = Callable[[int], None]
@@ -153,6 +173,7 @@ def simulate_town(seed: int, params: EvaluationParams, progress: Progress | None
         world.features,
         {k: frozenset(v) for k, v in hit_by.items()},
         {k: frozenset(v) for k, v in hit_by_any.items()},
+        tuple(segments_from_network(world.network)),
     )
 
 
@@ -172,6 +193,7 @@ def score(towns: Sequence[tuple[Town, list[Pothole]]], params: EvaluationParams)
     for town, potholes in towns:
         confirmed = [p for p in potholes if p.state == "confirmed"]
         truth = [f for f in town.features if f.kind == "pothole"]
+        credited: set[int] = set()
         c["reports"] += len(town.reports)
         c["clusters"] += len(potholes)
         c["confirmed"] += len(confirmed)
@@ -184,7 +206,12 @@ def score(towns: Sequence[tuple[Town, list[Pothole]]], params: EvaluationParams)
                 false_by_kind[kind] += 1
         for f in truth:
             devices = len(town.hit_by.get(f.feature_id, ()))
-            found = any(_metres(p, f) <= params.match_m for p in confirmed)
+            near_f = [i for i, p in enumerate(confirmed) if _metres(p, f) <= params.match_m]
+            found = bool(near_f)
+            c["located"] += found
+            c["located_by"] += len(near_f)
+            if found:
+                credited.add(min(near_f, key=lambda i: _metres(confirmed[i], f)))
             c["hit"] += devices > 0
             c["found"] += devices > 0 and found
             c["well"] += devices >= params.well_hit
@@ -192,6 +219,7 @@ def score(towns: Sequence[tuple[Town, list[Pothole]]], params: EvaluationParams)
             any_devices = len(town.hit_by_any.get(f.feature_id, ()))
             c["well_any"] += any_devices >= params.well_hit
             c["well_any_found"] += any_devices >= params.well_hit and found
+        c["distinct"] += len(credited)
         for f in town.features:
             if f.kind != "speed_hump" or len(town.hit_by.get(f.feature_id, ())) < params.well_hit:
                 continue
@@ -204,7 +232,7 @@ def score(towns: Sequence[tuple[Town, list[Pothole]]], params: EvaluationParams)
     return Score(
         c["reports"], c["clusters"], c["confirmed"], c["true"], c["hit"], c["found"], c["well"],
         c["well_found"], c["well_any"], c["well_any_found"], c["humps"], c["humps_confirmed"],
-        dict(false_by_kind),
+        dict(false_by_kind), c["located"], c["located_by"], c["distinct"],
     )  # fmt: skip
 
 
@@ -224,8 +252,14 @@ def evaluate(
     """
     confirm_params = confirm_params or ConfirmParams()
     towns = [simulate_town(s, params, progress) for s in params.seeds]
-    with_assets = [(t, confirm(t.reports, known_assets(t.features), confirm_params)) for t in towns]
-    without = [(t, confirm(t.reports, (), confirm_params)) for t in towns]
+    roads = [RoadLookup(t.roads) if t.roads else None for t in towns]
+    with_assets = [
+        (t, confirm(t.reports, known_assets(t.features), confirm_params, r))
+        for t, r in zip(towns, roads, strict=True)
+    ]
+    without = [
+        (t, confirm(t.reports, (), confirm_params, r)) for t, r in zip(towns, roads, strict=True)
+    ]
     return {"with assets": score(with_assets, params), "without assets": score(without, params)}
 
 

@@ -6,10 +6,12 @@ from analytics.potholes.evaluate import Score
 
 
 def format_table(scores: dict[str, Score]) -> str:
-    """One row per asset-layer variant: counts, precision, recalls and false positives."""
+    """One row per asset-layer variant: counts, precisions, recalls, confirmed potholes per
+    true pothole found (duplicates) and false positives."""
     head = (
         f"{'asset layer':<15} {'reports':>7} {'clusters':>8} {'confirmed':>9} {'precision':>9} "
-        f"{'recall>=5':>13} {'incl. ends':>13} {'recall all':>13} {'humps conf.':>11}  "
+        f"{'recall>=5':>13} {'incl. ends':>13} {'recall all':>13} {'humps conf.':>11} "
+        f"{'distinct prec.':>14} {'conf./pothole':>13}  "
         "false positives by nearest"
     )
     lines = [head, "-" * len(head)]
@@ -21,7 +23,8 @@ def format_table(scores: dict[str, Score]) -> str:
         false = ", ".join(f"{k} {v}" for k, v in sorted(s.false_by_kind.items())) or "-"
         lines.append(
             f"{name:<15} {s.reports:>7} {s.clusters:>8} {s.confirmed:>9} {s.precision:>9.2f} "
-            f"{well:>13} {ends:>13} {every:>13} {humps:>11}  {false}"
+            f"{well:>13} {ends:>13} {every:>13} {humps:>11} "
+            f"{s.precision_distinct:>14.2f} {s.per_pothole:>13.2f}  {false}"
         )
     return "\n".join(lines)
 
@@ -38,6 +41,8 @@ def score_dict(s: Score) -> dict[str, object]:
         "recall_well_hit": _finite(s.recall_well_hit),
         "recall_well_hit_incl_trip_ends": _finite(s.recall_well_hit_any),
         "hump_share": _finite(s.hump_share),
+        "precision_distinct": _finite(s.precision_distinct),
+        "confirmed_per_pothole": _finite(s.per_pothole),
         "potholes_hit": s.potholes_hit,
         "potholes_found": s.potholes_found,
         "well_hit": s.well_hit,
@@ -46,6 +51,9 @@ def score_dict(s: Score) -> dict[str, object]:
         "well_hit_incl_trip_ends_found": s.well_hit_any_found,
         "humps_well_hit": s.humps_well_hit,
         "humps_confirmed": s.humps_confirmed,
+        "potholes_located": s.located,
+        "potholes_located_by": s.located_by,
+        "distinct_true_confirmed": s.distinct_true,
         "false_by_kind": dict(sorted(s.false_by_kind.items())),
     }
 

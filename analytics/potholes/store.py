@@ -1,5 +1,8 @@
 """Stored potholes: confirmed from the council's bump reports, matched to earlier refreshes so
-each keeps its id and lifecycle, and moved along that lifecycle by the council's actions."""
+each keeps its id and lifecycle, and moved along that lifecycle by the council's actions.
+
+When the clusters of several stored potholes now merge into one (each direction of travel was
+stored apart before), the oldest keeps its id and the others become its duplicates."""
 
 import math
 from collections.abc import Sequence
@@ -19,8 +22,11 @@ from analytics.potholes.confirm import (
     cluster_reports,
     confirm,
     devices_since,
+    group_reports,
 )
+from analytics.potholes.coverage_store import load_segments
 from analytics.potholes.lifecycle import Action, Lifecycle, advance
+from analytics.potholes.merge import RoadLookup
 from ingest.contract.payloads import BumpReport
 from ingest.db.councils import require_council
 
@@ -75,13 +81,15 @@ def refresh_potholes(
         The end of the window (default: now).
     params
         Confirmation parameters (default: :class:`ConfirmParams`); ``radius_m`` and
-        ``heading_tol_deg`` also match clusters to stored potholes.
+        ``heading_tol_deg`` also match potholes to stored ones, and the directions of travel of
+        a merged pothole to the stored potholes it merges (within ``merge_m`` of it).
 
     Returns
     -------
     dict[str, int]
-        Counts of ``reports`` read, ``clusters`` found, potholes ``inserted``, ``updated`` and
-        whose state ``changed``.
+        Counts of ``reports`` read, ``clusters`` (potholes) found, potholes ``inserted``,
+        ``updated``, whose state ``changed``, and ``merged`` (marked duplicates of the oldest
+        stored pothole of one merged pothole).
 
     Raises
     ------
@@ -90,31 +98,43 @@ def refresh_potholes(
     """
     now = now or datetime.now(UTC)
     params = params or ConfirmParams()
-    counts = {"reports": 0, "clusters": 0, "inserted": 0, "updated": 0, "changed": 0}
+    counts = dict.fromkeys(("reports", "clusters", "inserted", "updated", "changed", "merged"), 0)
     with conn.transaction():
         require_council(conn, council)
         reports = load_reports(conn, council, now)
         assets = load_assets(conn, council)
+        segments = load_segments(conn, council)
+        roads = RoadLookup(segments) if segments else None
         stored = _stored(conn, council)
         counts["reports"] = len(reports)
-        for members in cluster_reports(reports, params):
+        found: list[tuple[list[DeviceReport], Pothole]] = []
+        for members in group_reports(reports, params, roads):
             group = [reports[i] for i in members]
-            # The members of one cluster form that same single cluster again on their own.
-            found = confirm(group, assets, params)
-            if not found:
-                continue
-            p = found[0]
-            counts["clusters"] += 1
-            match = _nearest(stored, p, params)
-            if match is None:
+            # The members of one group form that same single group again on their own.
+            potholes = confirm(group, assets, params, roads)
+            if potholes:
+                found.append((group, potholes[0]))
+        counts["clusters"] = len(found)
+        # Each pothole first takes its nearest stored one, then a merged pothole also takes
+        # those its directions of travel were stored as.
+        first = [_take(stored, _nearest_live(stored, p, params)) for _, p in found]
+        more = [_merged(stored, group, p, params) for group, p in found]
+        for (group, p), match, merged in zip(found, first, more, strict=True):
+            matches = [m for m in (match, *merged) if m is not None]
+            if not matches:
                 _insert(conn, council, p, now)
                 counts["inserted"] += 1
                 continue
-            stored.remove(match)
-            state = _next_state(match, p, group, params)
-            _update(conn, match["pothole_id"], p, state, now if state != match["state"] else None)
+            live = [m for m in matches if m["state"] != "duplicate"]
+            keep = min(live, key=lambda m: m["pothole_id"]) if live else matches[0]
+            state = _next_state(keep, p, group, params)
+            _update(conn, keep["pothole_id"], p, state, now if state != keep["state"] else None)
             counts["updated"] += 1
-            counts["changed"] += state != match["state"]
+            counts["changed"] += state != keep["state"]
+            for m in live:
+                if m is not keep:
+                    _mark_duplicate(conn, m, keep["pothole_id"], now)
+                    counts["merged"] += 1
     return counts
 
 
@@ -192,6 +212,52 @@ def _nearest(
         if d <= params.radius_m and d < best_d and _headings_agree(s["heading_deg"], p, params):
             best, best_d = s, d
     return best
+
+
+def _nearest_live(
+    stored: Sequence[dict[str, Any]], p: Pothole, params: ConfirmParams
+) -> dict[str, Any] | None:
+    """The nearest stored pothole that is not a duplicate, else the nearest duplicate."""
+    live = [s for s in stored if s["state"] != "duplicate"]
+    return _nearest(live, p, params) or _nearest(stored, p, params)
+
+
+def _take(stored: list[dict[str, Any]], match: dict[str, Any] | None) -> dict[str, Any] | None:
+    if match is not None:
+        stored.remove(match)
+    return match
+
+
+def _merged(
+    stored: list[dict[str, Any]], group: Sequence[DeviceReport], p: Pothole, params: ConfirmParams
+) -> list[dict[str, Any]]:
+    """The stored potholes that the directions of travel of merged ``p`` match, within
+    ``merge_m`` of it (taken out of ``stored``)."""
+    directions = cluster_reports(group, params)
+    if len(directions) < 2:
+        return []
+    near = [
+        s for s in stored if local_distance_m(s["lat"], s["lon"], p.lat, p.lon) <= params.merge_m
+    ]
+    out = []
+    for members in directions:
+        for q in confirm([group[i] for i in members], (), params):
+            match = _take(stored, _nearest(near, q, params))
+            if match is not None:
+                near.remove(match)
+                out.append(match)
+    return out
+
+
+def _mark_duplicate(
+    conn: psycopg.Connection, s: dict[str, Any], duplicate_of: int, now: datetime
+) -> None:
+    state = advance(cast(Lifecycle, s["state"]), "mark_duplicate")
+    conn.execute(
+        "UPDATE pothole SET state = %s, state_changed_at = %s, duplicate_of = %s "
+        "WHERE pothole_id = %s",
+        (state, now, duplicate_of, s["pothole_id"]),
+    )
 
 
 def _headings_agree(stored: float | None, p: Pothole, params: ConfirmParams) -> bool:

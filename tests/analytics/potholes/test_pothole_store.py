@@ -80,18 +80,19 @@ def test_repair_then_three_new_phones_reopens(
     assert history == [("confirmed",), ("repaired",), ("reopened",)]  # every state, in order
 
 
-def test_opposite_direction_is_another_pothole(
+def test_opposite_direction_updates_the_same_pothole(
     conn: psycopg.Connection, council: str, uid: str
 ) -> None:
-    """A cluster in the opposite lane does not update the stored pothole of the other lane."""
+    """Phones driving the other way over the stored pothole's spot add to it, not a second one."""
     insert_bumps(conn, council, [f"p{i}-{uid}" for i in range(3)], NOW - timedelta(hours=1))
     refresh_potholes(conn, council, now=NOW)
+    ((pid, _, _),) = _potholes(conn, council)
     insert_bumps(
         conn, council, [f"q{i}-{uid}" for i in range(3)], NOW - timedelta(hours=1), heading=270.0
     )
     counts = refresh_potholes(conn, council, now=NOW)
-    assert (counts["inserted"], counts["updated"]) == (1, 1)
-    assert len(_potholes(conn, council)) == 2
+    assert (counts["inserted"], counts["updated"]) == (0, 1)
+    assert _potholes(conn, council) == [(pid, "confirmed", 6)]
 
 
 def test_geojson_assets_are_imported(
