@@ -6,6 +6,14 @@ coordinates with rounded Euclidean distances) and prints the gap to the best-kno
 instance, per set, and for instances of 100 to 300 customers. Run from the repository root::
 
     .venv/bin/python bench/routing.py [--seconds 10] [--data ../shared/data/cvrplib]
+
+With ``--x-instances DIR`` it solves instead set X of Uchoa et al. (2017), 100 to 300
+customers, from ``X-n*.vrp`` files with their ``.sol`` best-known solutions in DIR (kept outside
+the repository: CVRPLIB's files carry no licence to redistribute them). The best-known cost is
+recomputed from the ``.sol`` routes and must match its Cost line. Set X leaves the number of
+routes free, so the bench also prints the routes used against ``k``::
+
+    .venv/bin/python bench/routing.py --x-instances DIR --seconds 30 [--every 3]
 """
 
 import argparse
@@ -56,13 +64,76 @@ def check(path: Path, routes: list[list[int]]) -> tuple[int, str | None]:
     return cost, None
 
 
+def best_known(vrp: Path) -> tuple[int, int]:
+    """The best-known cost, recomputed from the ``.sol`` beside ``vrp``, and its routes."""
+    text = vrp.with_suffix(".sol").read_text()
+    # .sol files number the depot 0 and customers from 1; the .vrp numbers the depot 1.
+    routes = [
+        [int(c) + 1 for c in line.split(":", 1)[1].split()]
+        for line in text.splitlines()
+        if line.startswith("Route")
+    ]
+    cost, problem = check(vrp, routes)
+    stated = int(float(re.search(r"Cost\s+(\S+)", text).group(1)))  # type: ignore[union-attr]
+    if problem is not None or cost != stated:
+        raise SystemExit(
+            f"{vrp.name}: best-known solution {problem or 'cost'} ({cost} vs {stated})"
+        )
+    return cost, len(routes)
+
+
+def bench_x(folder: Path, seconds: float, seed: int, every: int) -> int:
+    """Solve set X instances of 100 to 300 customers; print gaps and routes against k."""
+    paths = sorted(
+        (p for p in folder.glob("X-n*-k*.vrp") if 101 <= int(p.stem.split("-")[1][1:]) <= 301),
+        key=lambda p: int(p.stem.split("-")[1][1:]),
+    )[::every]
+    if not paths:
+        print(f"no X-n*-k*.vrp of 100-300 customers in {folder}", file=sys.stderr)
+        return 1
+    gaps: list[float] = []
+    print(
+        f"{'instance':<14} {'n':>4} {'k':>3} {'bks':>7} {'bks-r':>6} {'cost':>7} {'routes':>6}"
+        f" {'gap %':>7}  check"
+    )
+    for path in paths:
+        bks, bks_routes = best_known(path)
+        k = int(path.stem.split("-k")[1])
+        solution = solve_cvrp(path, seconds, seed)
+        cost, problem = check(path, solution.routes)
+        ok = problem is None and cost == solution.cost and solution.feasible
+        gap = 100 * (cost - bks) / bks
+        gaps.append(gap)
+        print(
+            f"{path.stem:<14} {int(path.stem.split('-')[1][1:]) - 1:>4} {k:>3} {bks:>7} "
+            f"{bks_routes:>6} {cost:>7} {len(solution.routes):>6} {gap:>7.2f}  "
+            f"{'ok' if ok else problem or 'infeasible or cost mismatch'}",
+            flush=True,
+        )
+    mean = statistics.mean(gaps)
+    print(
+        f"\nPyVRP, {seconds:g} s per instance, seed {seed}, rounded EUC_2D, set X, fleet unlimited"
+    )
+    print(
+        f"{'PASS' if mean <= 1 else 'FAIL'}  mean gap over {len(gaps)} instances {mean:.3f} %, "
+        f"max {max(gaps):.2f} % (target <= 1 %)"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "cvrplib")
     parser.add_argument("--sets", default="A,B,E,P")
+    parser.add_argument(
+        "--x-instances", type=Path, help="folder of set X .vrp and .sol files (bench set X)"
+    )
+    parser.add_argument("--every", type=int, default=1, help="with --x-instances: every Nth")
     args = parser.parse_args()
+    if args.x_instances is not None:
+        return bench_x(args.x_instances, args.seconds, args.seed, max(1, args.every))
     bks_file = args.data / "bks.csv"
     if not bks_file.exists():
         parser.error(f"{bks_file} not found (use --data)")

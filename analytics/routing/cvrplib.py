@@ -50,11 +50,31 @@ def _node_ids(path: Path) -> tuple[int, list[int]]:
     return depot_id, ids[1:]
 
 
-def fleet_size(path: Path) -> int | None:
-    """The number of vehicles an instance is defined with: CVRPLIB's best-known costs use
-    exactly that many (``-k8`` in the name, or "No of trucks" in the comment)."""
+def instance_name(path: Path) -> str:
+    """The instance's ``NAME``, else the file name without its suffix."""
     head = path.read_text(encoding="utf-8", errors="replace")[:2000]
-    match = re.search(r"No of trucks:\s*(\d+)", head) or re.search(r"NAME\s*:\s*\S*-k(\d+)", head)
+    match = re.search(r"^\s*NAME\s*:\s*(\S+)", head, re.M)
+    return match.group(1) if match else path.stem
+
+
+def fleet_size(path: Path) -> int | None:
+    """How many vehicles an instance allows, by its set's convention; ``None`` for no limit.
+
+    The one place where CVRPLIB's fleet conventions are decided:
+
+    - Set X (Uchoa et al. 2017, ``X-n101-k25``): the number of routes is free. ``k`` is only
+      the fewest vehicles the demand needs, and several best-known solutions use more routes
+      (X-n101-k25's has 26), so there is no limit.
+    - The older sets (A, B, E, F, M, P and the like, ``A-n32-k5``): ``k`` in the name, or
+      "No of trucks" in the comment, is the fleet, and the best-known costs use at most that
+      many routes.
+    - Anything else without a ``k`` (XML100, the XXL sets, our own files): no limit.
+    """
+    name = instance_name(path)
+    if re.match(r"X-n\d+-k\d+$", name):
+        return None
+    head = path.read_text(encoding="utf-8", errors="replace")[:2000]
+    match = re.search(r"No of trucks:\s*(\d+)", head) or re.search(r"-k(\d+)$", name)
     return int(match.group(1)) if match else None
 
 
@@ -73,8 +93,9 @@ def solve_cvrp(
         Seed of the search; the same seed and time give the same result on the same machine
         load (the time limit makes runs machine-dependent).
     vehicles
-        How many vehicles may be used; by default the instance's own fleet size
-        (:func:`fleet_size`), else as many as there are customers.
+        How many vehicles may be used; by default the fleet its set's convention gives
+        (:func:`fleet_size`: ``k`` for the older sets, no limit for set X), where no limit
+        means as many vehicles as there are customers.
     """
     require_in("seconds", seconds, 0, 86_400, lo_open=True)
     _, customers = _node_ids(path)
