@@ -8,12 +8,18 @@ the same fleet. Reported: km driven, bins lifted, overflow bin-hours, crew hours
 """
 
 import copy
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+import numpy as np
+
+from analytics.routing.bound import km_lower_bound, min_visits
 from analytics.routing.errors import PlanError
 from analytics.routing.fill import FillForecast, FillModel, FillReading, fit_fill_model
+from analytics.routing.multiday import MultiDayBin, MultiDayParams
+from analytics.routing.multiday import plan_today as multiday_today
 from analytics.routing.planner import Shift, make_plan
 from analytics.routing.select import BinState, SelectionParams
 from analytics.routing.travel import TravelMatrix, network_matrix
@@ -26,8 +32,15 @@ from simulators.world import build_world
 
 # "foresight" is a bound, not a policy: smartstreets' selection and routing fed the true future
 # fill instead of forecasts, to show how much of the gap to any target is forecasting.
-POLICIES = ("daily", "every-other-day", "smartstreets", "foresight")
+# "multi-day" chooses each bin's visit day within a horizon (analytics.routing.multiday).
+# "lower bound" is no policy: km no policy can beat without overflow (multiday.km_lower_bound).
+# "+ 2nd passes" adds a second pass, late in the shift, to bins forecast to fill over 100% in
+# the day; "bigger bins" instead doubles the capacity of the bins that filled over 100% on some
+# day of the warm-up (their litter in percent halves; loads in litres are not doubled).
+SECOND, BIGGER = "multi-day + 2nd passes", "multi-day, bigger bins"
+POLICIES = ("daily", "every-other-day", "smartstreets", "multi-day", SECOND, BIGGER, "foresight")
 HISTORY_DAYS = 42
+BOUND = "lower bound"
 
 
 @dataclass(frozen=True)
@@ -61,8 +74,11 @@ class EvaluationParams:
     # Enough trips that emptying every bin always fits, so the fixed policies are feasible.
     fleet: Fleet = field(default_factory=lambda: Fleet(vehicles=2, trips=4))
     selection: SelectionParams = field(default_factory=SelectionParams)
+    horizon_days: int = 5
+    overflow_hour_m: int = 300  # metres of driving worth one bin-hour of overflow
 
     def __post_init__(self) -> None:
+        require_in("horizon_days", self.horizon_days, 1, 14)
         require_in("days", self.days, 1, 366)
         require_in("bins", self.bins, 5, 2000)
         require_in("warmup_days", self.warmup_days, 3, 60)
@@ -144,6 +160,68 @@ class _Foresight:
         return FillForecast(at, value, value, value)
 
 
+def _models(
+    replay: FillReplay, sims: Sequence[SimBin], step: int, foresight: bool
+) -> list[FillModel | _Foresight]:
+    """Each bin's fill model fitted on its sensor and the crews' records (or its true future)."""
+    truth = replay.truth
+    now = truth.time_of(step)
+    since = step - HISTORY_DAYS * 24 * 60 // truth.step_min
+    models: list[FillModel | _Foresight] = []
+    for i, sim in enumerate(sims):
+        if foresight:
+            models.append(_Foresight(truth, i, step, float(replay.level[i])))
+            continue
+        times, values = replay.readings(i, since)
+        readings = [FillReading(t, float(v)) for t, v in zip(times, values, strict=True)]
+        emptied = [truth.time_of(k) for k in replay.collections[i] if since <= k < step]
+        models.append(
+            fit_fill_model(sim.device.device_id, readings, now, tz=str(LOCAL), collections=emptied)
+        )
+    return models
+
+
+def _multiday_day(
+    replay: FillReplay,
+    sims: Sequence[SimBin],
+    step: int,
+    matrix: TravelMatrix,
+    params: EvaluationParams,
+    second_pass: bool = False,
+) -> tuple[list[tuple[int, int]], _Tally]:
+    """The rolling multi-day plan's routes for the shift at ``step``."""
+    models = _models(replay, sims, step, foresight=False)
+    bins = []
+    for i, (sim, model) in enumerate(zip(sims, models, strict=True)):
+        litres = sim.device.capacity_litres or 0
+        bins.append(MultiDayBin(i + 1, litres, model, params.fleet.service_time(litres)))
+    sel = params.selection
+    mparams = MultiDayParams(
+        params.horizon_days,
+        sel.threshold_pct,
+        sel.overflow_pct,
+        overflow_hour_m=params.overflow_hour_m if second_pass else 0,
+    )
+    start = replay.truth.time_of(step)
+    owners, solved = multiday_today(
+        bins,
+        start,
+        matrix.distance_m,
+        matrix.duration_s,
+        params.fleet,
+        mparams,
+        seed=params.seed,
+        iterations=params.iterations,
+    )
+    lifts = [
+        (owners[v], a) for r in solved.routes for v, a in zip(r.visits, r.arrivals_s, strict=True)
+    ]
+    cost = _Tally(
+        sum(r.distance_m for r in solved.routes), sum(r.duration_s for r in solved.routes)
+    )
+    return lifts, cost
+
+
 def _smart_day(
     replay: FillReplay,
     sims: Sequence[SimBin],
@@ -157,19 +235,8 @@ def _smart_day(
     (or, with ``foresight``, from the true future fill)."""
     truth = replay.truth
     now = truth.time_of(step)
-    since = step - HISTORY_DAYS * 24 * 60 // truth.step_min
     states = []
-    for i, sim in enumerate(sims):
-        model: FillModel | _Foresight
-        if foresight:
-            model = _Foresight(truth, i, step, float(replay.level[i]))
-        else:
-            times, values = replay.readings(i, since)
-            readings = [FillReading(t, float(v)) for t, v in zip(times, values, strict=True)]
-            emptied = [truth.time_of(k) for k in replay.collections[i] if since <= k < step]
-            model = fit_fill_model(
-                sim.device.device_id, readings, now, tz=str(LOCAL), collections=emptied
-            )
+    for sim, model in zip(sims, _models(replay, sims, step, foresight), strict=True):
         d = sim.device
         assert d.capacity_litres is not None
         states.append(BinState(d.device_id, d.lat, d.lon, d.capacity_litres, model, d.zone))
@@ -220,6 +287,16 @@ def evaluate(
     results = []
     for policy in POLICIES:
         replay, tally = copy.deepcopy(warm), _Tally()
+        if policy == BIGGER:
+            starts = [
+                _shift_step(truth, day, params.shift_start)
+                for day in days[: params.warmup_days + 1]
+            ]
+            peak = np.max(
+                [truth.increments[:, a:b].sum(axis=1) for a, b in itertools.pairwise(starts)],
+                axis=0,
+            )
+            replay.truth.increments[peak > 100.0, count_from:] /= 2
         for d, day in enumerate(days[params.warmup_days : total_days]):
             step = _shift_step(truth, day, params.shift_start)
             replay.advance_to(step)
@@ -231,6 +308,8 @@ def evaluate(
                 lifts, cost = _smart_day(
                     replay, sims, step, depot, matrix, params, policy == "foresight"
                 )
+            elif policy in ("multi-day", SECOND, BIGGER):
+                lifts, cost = _multiday_day(replay, sims, step, matrix, params, policy == SECOND)
             tally.metres += cost.metres
             tally.seconds += cost.seconds
             for i, seconds in lifts:
@@ -247,4 +326,19 @@ def evaluate(
                 round(tally.seconds / 3600, 1),
             )
         )
+    starts = [_shift_step(truth, day, params.shift_start) for day in days[params.warmup_days :]]
+    daily_fill = np.stack(
+        [truth.increments[:, a:b].sum(axis=1) for a, b in itertools.pairwise(starts)],
+        axis=1,
+    )
+    overflow = params.selection.overflow_pct
+    results.append(
+        PolicyResult(
+            BOUND,
+            round(km_lower_bound(matrix.distance_m, daily_fill, overflow), 1),
+            sum(min_visits(float(f), overflow) for f in daily_fill.sum(axis=1)),
+            0.0,
+            0.0,
+        )
+    )
     return results

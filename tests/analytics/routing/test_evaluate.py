@@ -8,7 +8,7 @@ from datetime import date
 
 import numpy as np
 
-from analytics.routing.evaluate import EvaluationParams, evaluate
+from analytics.routing.evaluate import BOUND, EvaluationParams, evaluate
 from simulators.waste import FillReplay, draw_truth
 from simulators.world import build_world
 
@@ -23,8 +23,13 @@ def test_policies_face_the_same_litter_and_measures_add_up() -> None:
     assert results["every-other-day"].bins_lifted == 20 * 2
     assert 0 < results["smartstreets"].bins_lifted <= results["daily"].bins_lifted
     assert 0 < results["foresight"].bins_lifted <= results["daily"].bins_lifted
+    assert 0 < results["multi-day"].bins_lifted <= results["daily"].bins_lifted
+    bound = results.pop(BOUND)
     for r in results.values():
         assert r.km > 0 and r.crew_hours > 0 and r.overflow_bin_hours >= 0
+    # Guaranteed only for policies without overflow; here it holds for every policy.
+    assert 0 < bound.km <= min(r.km for r in results.values())
+    assert bound.overflow_bin_hours == 0
     assert results["every-other-day"].overflow_bin_hours >= results["daily"].overflow_bin_hours
 
 
@@ -92,7 +97,11 @@ def test_cli_prints_json() -> None:
         "daily",
         "every-other-day",
         "smartstreets",
+        "multi-day",
+        "multi-day + 2nd passes",
+        "multi-day, bigger bins",
         "foresight",
+        "lower bound",
     ]
     assert set(body["policies"][0]) == {
         "policy",
@@ -100,4 +109,5 @@ def test_cli_prints_json() -> None:
         "bins_lifted",
         "overflow_bin_hours",
         "crew_hours",
+        "gap_to_bound_pct",
     }

@@ -175,3 +175,22 @@ def test_wyndham_replay_is_sane() -> None:
     assert 0 < smart.lifts <= council.lifts
     assert result.violations == ()
     assert smart.over_days < council.over_days
+
+
+def test_routes_evaluate_replay_option(tmp_path: Path) -> None:
+    """``routes evaluate --replay FILE`` replays the file; a missing one is a one-line error."""
+    from typer.testing import CliRunner
+
+    from deploy.cli import app
+
+    good = tmp_path / "bins.csv"
+    good.write_text(
+        "bin_id,date,fullness_0_10,fullness_threshold,status\n"
+        + "".join(f"b1,2019-01-{d:02d},{(2 * d) % 10},8,NOT_READY\n" for d in range(1, 29))
+    )
+    out = CliRunner().invoke(app, ["routes", "evaluate", "--replay", str(good), "--json"])
+    assert out.exit_code == 0, out.stderr
+    assert "b1" in out.stdout
+    bad = CliRunner().invoke(app, ["routes", "evaluate", "--replay", str(tmp_path / "no.csv")])
+    assert bad.exit_code != 0
+    assert bad.stderr.startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1
