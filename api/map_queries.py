@@ -6,15 +6,14 @@ from analytics.geo.bbox import BBox, widened
 from api.pages.road_layer import Road
 from api.pages.zone_map import ZoneArea
 
-MAX_SEGMENT_M = 200.0
-"""Imports cut roads into segments at most this long, so a segment that crosses a box starts
-within this distance of it."""
-
 
 def roads_in_bbox(conn: psycopg.Connection, council: str, bbox: BBox) -> list[Road]:
     """The council's road segments that may cross ``bbox`` (min lon, min lat, max lon,
-    max lat): those starting within :data:`MAX_SEGMENT_M` of it, by segment id."""
-    box = widened(bbox, MAX_SEGMENT_M)
+    max lat): those starting within the council's longest segment of it, by segment id."""
+    row = conn.execute(
+        "SELECT coalesce(max(length_m), 0) FROM road_segment WHERE council = %s", (council,)
+    ).fetchone()
+    box = widened(bbox, float(row[0]) if row else 0.0)
     rows = conn.execute(
         """
         SELECT name, road_class, lats, lons FROM road_segment

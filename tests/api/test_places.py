@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from analytics.geo.bbox import BBox
 from analytics.geo.geometry import moved
 from analytics.potholes.coverage import Segment
 from analytics.potholes.coverage_store import store_segments
@@ -22,6 +23,7 @@ from analytics.routing.io import bin_states, set_depot
 from analytics.routing.settings import RoutingSettings
 from api.app import create_app
 from api.auth import Scope, create_token
+from api.map_queries import roads_in_bbox
 from api.settings import ApiSettings
 from ingest.db.registry import DeviceCreate, import_devices
 from ingest.settings import ServiceSettings
@@ -158,3 +160,13 @@ def test_open_data_potholes_and_bins_carry_the_street(
     assert addresses[f"hs-{uid}"] == HERE
     assert addresses[f"cs-{uid}"] == "Victoria Hall, 39 High Street"
     assert addresses[f"far-{uid}"] is None
+
+
+def test_a_long_road_crossing_the_map_is_drawn(conn: psycopg.Connection, council: str) -> None:
+    """A segment longer than the usual cut (a GeoJSON import with --max-length-m 2000) that
+    starts far outside a map's area but crosses it is still among the roads drawn."""
+    long_road = Segment("long", "Ring Road", "trunk", (_at(-1500), _at(1500)))
+    store_segments(conn, council, [long_road, *_roads()])
+    (lat0, lon0), (lat1, lon1) = _at(-50, -50), _at(50, 50)
+    names = {r.name for r in roads_in_bbox(conn, council, BBox(lon0, lat0, lon1, lat1))}
+    assert "Ring Road" in names
