@@ -25,6 +25,7 @@ from api.app import create_app
 from api.auth import Scope, create_token
 from api.map_queries import roads_in_bbox
 from api.settings import ApiSettings
+from ingest.db.migrate import load_migrations
 from ingest.db.registry import DeviceCreate, import_devices
 from ingest.settings import ServiceSettings
 from tests.potholes_data import LAT, LON, insert_bumps
@@ -170,3 +171,19 @@ def test_a_long_road_crossing_the_map_is_drawn(conn: psycopg.Connection, council
     (lat0, lon0), (lat1, lon1) = _at(-50, -50), _at(50, 50)
     names = {r.name for r in roads_in_bbox(conn, council, BBox(lon0, lat0, lon1, lat1))}
     assert "Ring Road" in names
+
+
+def test_roads_imported_before_their_stamp_get_one(conn: psycopg.Connection, council: str) -> None:
+    """Roads stored without an import stamp (before migration 0017) are stamped by 0018, so
+    their street index is cached rather than rebuilt on every request."""
+    conn.execute(
+        "INSERT INTO road_segment (council, segment_id, name, road_class, lats, lons, length_m) "
+        "VALUES (%s, 'old', 'Old Road', 'residential', %s, %s, 100)",
+        (council, [LAT, LAT + 0.0009], [LON, LON]),
+    )
+    stamp = "SELECT roads_updated_at FROM council WHERE slug = %s"
+    assert conn.execute(stamp, (council,)).fetchone() == (None,)
+    (sql,) = [m.for_storage("postgres") for m in load_migrations() if m.version == 18]
+    conn.execute(sql)
+    row = conn.execute(stamp, (council,)).fetchone()
+    assert row is not None and row[0] is not None
