@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from analytics.routing.fill_backtest import BacktestResult, backtest  # noqa: E402
+from analytics.routing.fill_boost import BoostParams  # noqa: E402
 from analytics.routing.fill_horizon import HorizonParams  # noqa: E402
 from analytics.routing.fill_readings import FillReading  # noqa: E402
 
@@ -48,18 +49,19 @@ def line(name: str, r: BacktestResult) -> str:
     """One row of the table."""
     m = r.mae_days
     return (
-        f"{name:<46} {r.origins:>6} {m['model']:>7.2f} {m['median_cycle']:>7.2f} "
+        f"{name:<58} {r.origins:>6} {m['model']:>7.2f} {m['median_cycle']:>7.2f} "
         f"{m['mean_rise']:>7.2f} {r.improvement_pct:>7.1f}% {r.coverage:>8.3f}"
     )
 
 
 # Variants that were tried: the defaults are the best on the tuning half (see the report).
-VARIANTS = {
-    "defaults": HorizonParams(),
-    "idle spells from other bins": HorizonParams(idle_from_pool=True),
-    "no idle rule": HorizonParams(idle_rule=False),
-    "no weekday weighting": HorizonParams(other_weekday_weight=1.0),
-    "recent cycles (half-life 90 d)": HorizonParams(half_life_days=90.0),
+VARIANTS: dict[str, tuple[HorizonParams, BoostParams | None]] = {
+    "defaults": (HorizonParams(), BoostParams()),
+    "analogs alone (no boosters)": (HorizonParams(), None),
+    "boosters alone (no analogs in the median)": (HorizonParams(), BoostParams(analog_weight=0)),
+    "boosters, 15 leaves": (HorizonParams(), BoostParams(leaves=15, min_leaf=40)),
+    "boosters refitted weekly": (HorizonParams(), BoostParams(refit_days=7.0)),
+    "analogs, idle spells from other bins": (HorizonParams(idle_from_pool=True), None),
 }
 
 
@@ -78,9 +80,9 @@ def run(
             result = backtest(histories, thr, since=since, until=until)
             rows.append(line(f"to {label}, {half}", result))
         rows.append(line(f"to {label}, whole period", backtest(histories, thr)))
-    for name, params in list(VARIANTS.items())[1:]:
+    for name, (params, boost) in list(VARIANTS.items())[1:]:
         for half, since, until in halves:
-            result = backtest(histories, 80.0, params=params, since=since, until=until)
+            result = backtest(histories, 80.0, params=params, boost=boost, since=since, until=until)
             rows.append(line(f"{name}, {half}", result))
     return rows
 
@@ -95,7 +97,7 @@ def main() -> None:
     histories, thresholds = read_gauge(args.data)
     print(f"{len(histories)} bins, {sum(map(len, histories.values()))} readings")
     print(
-        f"{'origins scored':<46} {'n':>6} {'model':>7} {'cycle':>7} {'rise':>7} "
+        f"{'origins scored':<58} {'n':>6} {'model':>7} {'cycle':>7} {'rise':>7} "
         f"{'better':>8} {'cover80':>8}   (mean absolute error, days)"
     )
     for row in run(histories, thresholds):

@@ -12,7 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from analytics.routing.fill_backtest import METHODS, backtest
-from analytics.routing.fill_horizon import forecast_full
+from analytics.routing.fill_boost import forecast_bins
 from analytics.routing.fill_readings import FillReading
 from ingest.kernel.cli import fail
 
@@ -100,10 +100,9 @@ def bins_forecast(
     days = _number(horizon_days, "--horizon-days", 0, 366)
     histories = read_history(history)
     print("bin_id,last_reading,fill_now_pct,full_at,full_lo80,full_hi80")
-    for bin_id in sorted(histories):
-        f = forecast_full(bin_id, histories[bin_id], threshold_pct=pct, horizon_days=days)
+    for f in forecast_bins(histories, pct, horizon_days=days):
         print(
-            f"{bin_id},{_iso(f.last_reading)},{f.fill_now_pct:g},{_iso(f.full_at)},"
+            f"{f.bin_id},{_iso(f.last_reading)},{f.fill_now_pct:g},{_iso(f.full_at)},"
             f"{_iso(f.full_lo)},{_iso(f.full_hi)}"
         )
 

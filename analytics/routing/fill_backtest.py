@@ -5,7 +5,9 @@ whose cycle goes on to reach the threshold, each method forecasts the days until
 reading at or over it, knowing only the readings up to the origin. Baselines: (a) the bin's
 median past cycle (collection to threshold) minus the days since its last collection; (b) its
 mean rise per day within cycles, extrapolated from the current fill. No forecast is earlier
-than the next reading (one median reading interval): a crossing cannot be seen before it.
+than the next reading (one median reading interval): a crossing cannot be seen before it. On
+coarse data the model's boosters (`fill_boost`) are refitted every few weeks on the cycles known
+by then, as a deployment retraining on its own history would be.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -14,20 +16,21 @@ from datetime import datetime
 
 import numpy as np
 
+from analytics.routing.fill_boost import BoostParams, on_readings, rolling_estimates
+from analytics.routing.fill_features import cycle_left_h, reading_step_h, rows_for
 from analytics.routing.fill_horizon import (
-    Analogs,
     BinSeries,
     HorizonParams,
     analogs,
     bin_series,
     by_rate,
     forecast_full,
-    remaining_h,
 )
 from analytics.routing.fill_readings import FillReading
 
 METHODS = ("model", "median_cycle", "mean_rise")
 _DEFAULTS = HorizonParams()
+_BOOST = BoostParams()
 
 
 @dataclass(frozen=True)
@@ -57,19 +60,6 @@ class BacktestResult:
         }
 
 
-def _median_cycle(s: BinSeries, i: int, threshold_pct: float) -> float:
-    """Hours left by baseline (a), or NaN without a completed cycle or a known age."""
-    if np.isnan(s.age[i]):
-        return np.nan
-    hit = (s.y >= threshold_pct) & (s.seg > 0) & (s.t <= s.t[i])
-    segs, first = np.unique(s.seg[hit], return_index=True)
-    if not len(segs):
-        return np.nan
-    at = s.t[np.flatnonzero(hit)[first]]
-    start = s.t[np.searchsorted(s.seg, segs, side="left")]
-    return float(np.median(at - start)) - float(s.age[i])
-
-
 def _origins(s: BinSeries) -> Sequence[int]:
     if s.coarse:
         return range(len(s.t))
@@ -77,11 +67,36 @@ def _origins(s: BinSeries) -> Sequence[int]:
     return [int(i) for i in np.flatnonzero(np.append(day[1:] != day[:-1], True))]
 
 
+def _coarse_estimates(
+    series: Mapping[str, BinSeries],
+    thresholds: Mapping[str, float],
+    params: HorizonParams,
+    boost: BoostParams | None,
+    window: tuple[float, float],
+    on_bin: Callable[[str], None] | None,
+) -> dict[tuple[str, int], tuple[float, float, float]]:
+    """The model's (median, lower, upper) hours left at every scored origin of coarse bins."""
+    if not series:
+        return {}
+    rows = rows_for(series, thresholds, params, on_bin)
+    lo_h, hi_h = window
+    wanted = np.flatnonzero(np.isfinite(rows.remaining) & (rows.t >= lo_h) & (rows.t < hi_h))
+    est = rows.analog[wanted] if boost is None else rolling_estimates(rows, wanted, boost)
+    out = {}
+    for k, (med, lo, hi) in zip(wanted, est, strict=True):
+        bin_id = rows.bins[int(rows.bin[k])]
+        step = reading_step_h(series[bin_id])
+        grid = on_readings(np.array([[med, lo, hi]]), step)[0] if np.isfinite(hi) else (med, lo, hi)
+        out[bin_id, int(rows.index[k])] = (float(grid[0]), float(grid[1]), float(grid[2]))
+    return out
+
+
 def backtest(
     histories: Mapping[str, Sequence[FillReading]],
     threshold_pct: float | Mapping[str, float] = 80.0,
     *,
     params: HorizonParams = _DEFAULTS,
+    boost: BoostParams | None = _BOOST,
     since: datetime | None = None,
     until: datetime | None = None,
     on_bin: Callable[[str], None] | None = None,
@@ -95,7 +110,10 @@ def backtest(
     threshold_pct
         One threshold for all bins, or one per bin id.
     params
-        The model's parameters.
+        The analogs' parameters.
+    boost
+        The boosters' (see `fill_boost`), refitted every ``boost.refit_days`` on what was
+        known then; ``None``: coarse bins are forecast from their analogs alone.
     since, until
         Only origins in ``[since, until)`` are scored (all the history before an origin is
         still used): for choosing settings on one part of a period and reporting on another.
@@ -112,20 +130,20 @@ def backtest(
         b: float(threshold_pct if isinstance(threshold_pct, float | int) else threshold_pct[b])
         for b in histories
     }
-    found = {b: analogs(s, thresholds[b]) for b, s in series.items()}
-    pool = Analogs.pooled([an for _, an in found.values()])
+    coarse = {b: s for b, s in series.items() if s.coarse}
+    made = _coarse_estimates(coarse, thresholds, params, boost, (lo_h, hi_h), on_bin)
     for bin_id, readings in histories.items():
         thr, s = thresholds[bin_id], series[bin_id]
-        own = found[bin_id][1]
-        truth = dict(zip((int(i) for i in found[bin_id][0]), own.remaining, strict=True))
-        floor = float(np.median(np.diff(s.t))) if len(s.t) > 1 else 0.0
+        idx, own = analogs(s, thr)
+        truth = dict(zip((int(i) for i in idx), own.remaining, strict=True))
+        floor = reading_step_h(s)
         order = sorted(readings, key=lambda r: r.ts)
         before = len(covered)
         for i in _origins(s):
             if i not in truth or not lo_h <= s.t[i] < hi_h:
                 continue
             if s.coarse:
-                est = remaining_h(s, i, thr, params, own, pool)
+                est = made.get((bin_id, i))
             else:
                 f = forecast_full(bin_id, order[: i + 1], threshold_pct=thr, horizon_days=365)
                 est = (
@@ -136,7 +154,7 @@ def backtest(
                         for x in (f.full_at, f.full_lo, f.full_hi)
                     )  # type: ignore[assignment]
                 )
-            a = _median_cycle(s, i, thr)
+            a = cycle_left_h(s, i, thr)
             b = by_rate(s, i, thr, 0.1)
             if est is None or not np.isfinite([*est, a, b[0]]).all():
                 continue
@@ -146,7 +164,7 @@ def backtest(
                 errors[name].append(abs(guess - real) / 24)
             covered.append(lo - 1e-9 <= real <= hi + 1e-9)
         scored_bins += len(covered) > before
-        if on_bin is not None:
+        if on_bin is not None and not s.coarse:
             on_bin(bin_id)
     return BacktestResult(
         mae_days={m: float(np.mean(e)) if e else float("nan") for m, e in errors.items()},

@@ -17,7 +17,7 @@ D0 = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
 WYNDHAM = shared_data("waste/wyndham_compactor_bins_2018_2019.csv.gz")
 
 
-def _stepwise(days: int, seed: int, dwell: tuple[int, ...] = (1, 2)) -> list[FillReading]:
+def stepwise(days: int, seed: int, dwell: tuple[int, ...] = (1, 2)) -> list[FillReading]:
     """Daily readings of a compactor gauge in 20-point steps: each step lasts one of ``dwell``
     days at random; the bin is emptied the day after it reads 80% or more."""
     rng = random.Random(seed)
@@ -44,7 +44,7 @@ def test_params_are_validated() -> None:
 @pytest.mark.parametrize("dwell", [(1,), (2,), (3,)])
 def test_regular_daily_cycles_are_forecast_to_the_day(dwell: tuple[int, ...]) -> None:
     """A bin stepping up every ``dwell`` days reaches 80% when its past cycles say it will."""
-    readings = _stepwise(120, 1, dwell)
+    readings = stepwise(120, 1, dwell)
     cut = next(
         i for i in range(100, 120) if readings[i].fill_pct == 20 and (readings[i - 1].fill_pct == 0)
     )  # the first day of a 20% step
@@ -57,17 +57,18 @@ def test_regular_daily_cycles_are_forecast_to_the_day(dwell: tuple[int, ...]) ->
 
 def test_random_daily_cycles_beat_the_baselines_with_calibrated_intervals() -> None:
     """On bins with random step lengths the backtest's error is low and the 80% interval
-    covers about 80% of held-out outcomes."""
-    histories = {f"b{k}": _stepwise(200, k, (1, 2, 3)) for k in range(6)}
+    covers about 80% of held-out outcomes (somewhat more: in whole days, an interval from the
+    10% to the 90% quantile of a few-valued outcome holds more than 80% of it)."""
+    histories = {f"b{k}": stepwise(200, k, (1, 2, 3)) for k in range(6)}
     result = backtest(histories, 80.0)
     assert result.origins > 500
     assert result.mae_days["model"] <= min(result.mae_days["median_cycle"], 1.5)
-    assert 0.7 <= result.coverage <= 0.92
+    assert 0.7 <= result.coverage <= 0.95
 
 
 def test_a_full_bin_is_full_now_and_a_far_one_is_beyond_the_horizon() -> None:
     """At the threshold all three times are the last reading; beyond the horizon, empty."""
-    readings = _stepwise(60, 3)
+    readings = stepwise(60, 3)
     full = next(i for i, r in enumerate(readings) if i > 30 and r.fill_pct >= 80)
     f = forecast_full("b", readings[: full + 1])
     assert f.full_at == f.full_lo == f.full_hi == readings[full].ts
@@ -93,7 +94,7 @@ def test_dense_smooth_readings_use_the_fill_model_unchanged() -> None:
 
 def test_daily_emptyings_are_collections_of_the_fill_model() -> None:
     """One daily fall to 0 is a collection of `fit_fill_model` too (no 3 readings needed)."""
-    readings = _stepwise(40, 4)
+    readings = stepwise(40, 4)
     model = fit_fill_model("b", readings, readings[-1].ts)
     last_empty = max(
         r.ts for i, r in enumerate(readings) if i and r.fill_pct < readings[i - 1].fill_pct
@@ -103,8 +104,8 @@ def test_daily_emptyings_are_collections_of_the_fill_model() -> None:
 
 @pytest.mark.skipif(WYNDHAM is None, reason="shared Wyndham data not on this machine")
 def test_real_compactors_beat_the_better_baseline() -> None:
-    """On Wyndham's 33 real compactors the model's error in days to 80% is below both
-    baselines' and its 80% interval covers 70-90%."""
+    """On Wyndham's 33 real compactors the model's error in days to 80% is at least 10% below
+    the better baseline's (14% measured) and its 80% interval covers 70-90%."""
     assert WYNDHAM is not None
     frame = pl.read_csv(WYNDHAM, columns=["bin_id", "date", "fullness_0_10"])
     histories: dict[str, list[FillReading]] = {}
@@ -112,6 +113,6 @@ def test_real_compactors_beat_the_better_baseline() -> None:
         ts = datetime.fromisoformat(day).replace(tzinfo=UTC)
         histories.setdefault(str(bin_id), []).append(FillReading(ts, 10.0 * level))
     result = backtest(histories, 80.0)
-    assert result.improvement_pct > 0
+    assert result.improvement_pct > 10
     assert 0.7 <= result.coverage <= 0.9
     assert np.isfinite(result.mae_days["model"])
