@@ -7,7 +7,12 @@ import typer
 
 from analytics.alerts.cli import alerts_app
 from analytics.forecasting.cli import forecast_app
-from analytics.forecasting.refresh_cli import forecast_calendar, forecast_events, forecast_refresh
+from analytics.forecasting.refresh_cli import (
+    forecast_calendar,
+    forecast_events,
+    forecast_refresh,
+    forecast_weather,
+)
 from analytics.potholes.cli import potholes_app
 from analytics.potholes.refresh_cli import potholes_refresh, potholes_roads
 from analytics.potholes.roughness_cli import potholes_roughness
@@ -68,6 +73,7 @@ app.add_typer(routes_app, name="routes")
 forecast_app.command("refresh")(forecast_refresh)
 forecast_app.command("calendar")(forecast_calendar)
 forecast_app.command("events")(forecast_events)
+forecast_app.command("weather")(forecast_weather)
 app.add_typer(forecast_app, name="forecast")
 potholes_app.command("refresh")(potholes_refresh)
 potholes_app.command("roads")(potholes_roads)

@@ -16,6 +16,7 @@ from analytics.forecasting.calendars import CALENDARS
 from analytics.forecasting.errors import HistoryError
 from analytics.forecasting.io import read_events, read_history, write_forecasts
 from analytics.forecasting.model import MAX_HORIZON, forecast_series
+from analytics.forecasting.weather import read_weather
 from ingest.kernel.cli import fail
 
 forecast_app = typer.Typer(
@@ -78,6 +79,11 @@ def forecast_predict(
     tz: str | None = TzOption,
     calendar: str = CalendarOption,
     events: Path | None = EventsOption,
+    weather: Path | None = typer.Option(
+        None,
+        "--weather",
+        help="Hourly weather, past and forecast: Open-Meteo JSON or CSV ts,temp_c,rain_mm.",
+    ),
 ) -> None:
     """Train on the whole file; print CSV series,timestamp,forecast,lo80,hi80 on stdout.
 
@@ -89,7 +95,8 @@ def forecast_predict(
     cal = _calendar(calendar, tz, events)
     frame = _history(history, tz)
     try:
-        forecasts = forecast_series(frame, horizon, calendar=cal)
+        hourly = read_weather(weather) if weather is not None else None
+        forecasts = forecast_series(frame, horizon, calendar=cal, weather=hourly)
     except HistoryError as exc:
         fail(str(exc))
     write_forecasts(forecasts, sys.stdout, cal.timezone)

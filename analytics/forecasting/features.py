@@ -11,8 +11,12 @@ back up to twelve weeks; the model predicts the target minus its base. Features:
   counted, whether they fell on special days; ``d_older``: weeks 5-12 against the base;
 * ``d_sunday``: recent Sundays' same hour against the base (what a holiday may look like);
 * recent departures from the base, up to the origin: the last hour, the last 24 hours and
-  week (mean log ratios ``r_*`` and count-weighted ``w_*``), the same hour the day before;
-* ``series_code``: which series, so the one model can learn each counter's quirks.
+  week (mean log ratios ``r_*`` and count-weighted ``w_*``, also over 72 hours), the same hour
+  the day before, and the persistent level shift the base is moved by (`shifts`);
+* when a series changed in shape (a counter moved), weeks from before the change are left out
+  of its lags and base (`shifts.changed_since`);
+* ``series_code``: which series, so the one model can learn each counter's quirks;
+* the hour's temperature and rain, when the council keeps weather (`weather`), else missing.
 
 Every feature of a target ``p`` forecast ``lead`` hours ahead uses only counts before the
 origin ``p - lead + 1``: lags of whole weeks (the horizon is at most a week) and trailing
@@ -25,6 +29,8 @@ import numpy as np
 import polars as pl
 
 from analytics.forecasting.grid import LAG_WEEKS, SUNDAYS
+from analytics.forecasting.shifts import changed_since, level_shift
+from analytics.forecasting.weather import COLUMNS as WEATHER
 
 BASE_WEEKS = 4
 """Ordinary weeks averaged into the base."""
@@ -50,6 +56,10 @@ FEATURES = (
     "w24",
     "w168",
     "d_older",
+    "w72",
+    "shift",
+    "temp_c",
+    "rain_mm",
 )
 """Model inputs, in column order."""
 
@@ -69,9 +79,14 @@ class Signals:
     r168: Array
     w24: Array
     w168: Array
+    w72: Array
     older: Array
     sunday: Array
     first_row: Array
+    rebased: Array
+    """The row's lags and base hold only weeks since its series changed (`changed_since`)."""
+    weather: Array
+    """Temperature and rain of the row's hour (NaN without weather; see `weather`)."""
     calendar: Array
     code: Array
 
@@ -97,6 +112,13 @@ def _first_mean(values: Array, usable: Array, k: int) -> Array:
         return np.where(n > 0, np.where(take, values, 0.0).sum(axis=1) / n, np.nan)
 
 
+def _base(lags: Array, special: Array) -> Array:
+    """The mean of the first `BASE_WEEKS` counted ordinary weeks' lags, else of any counted."""
+    seen = ~np.isnan(lags)
+    base = _first_mean(lags, seen & ~special, BASE_WEEKS)
+    return np.where(np.isnan(base), _first_mean(lags, seen, BASE_WEEKS), base)
+
+
 def signals(grid: pl.DataFrame) -> Signals:
     """Log counts, bases, residuals and trailing residual means of a grid's rows."""
     y = grid["y"].fill_null(np.nan).to_numpy()
@@ -106,9 +128,15 @@ def signals(grid: pl.DataFrame) -> Signals:
         )
     )
     special = np.column_stack([grid[f"sp{k}"].to_numpy() for k in range(1, LAG_WEEKS + 1)])
+    base = _base(lags, special)
+    since = changed_since(grid, base)
+    rebased = since.is_not_null().to_numpy()
+    if rebased.any():  # a series changed: older weeks are another place
+        age = (grid["date"] - since).dt.total_days().fill_null(np.nan).to_numpy()
+        weeks_back = 7 * np.arange(1, LAG_WEEKS + 1)
+        lags = np.where(weeks_back[None, :] > age[:, None], np.nan, lags)
+        base = _base(lags, special)
     seen = ~np.isnan(lags)
-    base = _first_mean(lags, seen & ~special, BASE_WEEKS)
-    base = np.where(np.isnan(base), _first_mean(lags, seen, BASE_WEEKS), base)
     ly = np.log1p(y)
     resid = ly - base
     first_row = grid["first_row"].to_numpy()
@@ -140,9 +168,19 @@ def signals(grid: pl.DataFrame) -> Signals:
         r168=_trailing_mean(resid, first_row, 168, 48),
         w24=weighted(24, 8),
         w168=weighted(168, 48),
+        w72=weighted(72, 24),
         older=_first_mean(lags[:, BASE_WEEKS:], ordinary[:, BASE_WEEKS:], LAG_WEEKS) - base,
         sunday=_first_mean(sundays, ~np.isnan(sundays), SUNDAYS) - base,
         first_row=first_row,
+        rebased=rebased,
+        weather=np.column_stack(
+            [
+                grid[c].fill_null(np.nan).to_numpy()
+                if c in grid.columns
+                else np.full(grid.height, np.nan)
+                for c in WEATHER
+            ]
+        ),
         calendar=cal,
         # Series by name order. A numeric code beat a categorical one on the Melbourne
         # backtest (which overfitted).
@@ -150,10 +188,18 @@ def signals(grid: pl.DataFrame) -> Signals:
     )
 
 
-def _at(x: Array, idx: Array, first_row: Array) -> Array:
+def at(x: Array, idx: Array, first_row: Array) -> Array:
     """``x[idx]`` where ``idx`` is still in the row's series, else NaN."""
     ok = idx >= first_row
     return np.where(ok, x[np.where(ok, idx, 0)], np.nan)
+
+
+def shift(s: Signals, rows: Array, leads: Array) -> Array:
+    """The log shift of the base of target ``rows`` forecast ``leads`` ahead (`shifts`); none
+    where the base already holds only weeks since a change."""
+    last_known, first = rows - leads, s.first_row[rows]
+    moved = level_shift(at(s.w24, last_known, first), at(s.w72, last_known, first))
+    return np.where(s.rebased[rows], 0.0, moved)
 
 
 def design(s: Signals, rows: Array, leads: Array) -> Array:
@@ -169,15 +215,18 @@ def design(s: Signals, rows: Array, leads: Array) -> Array:
         (~np.isnan(s.lags[rows])).sum(axis=1)[:, None],
         s.special[rows, :1],
         s.special[rows].sum(axis=1)[:, None],
-        _at(s.resid, last_known, first)[:, None],
-        _at(s.r24, last_known, first)[:, None],
-        _at(s.r168, last_known, first)[:, None],
-        _at(s.resid, day_back, first)[:, None],
+        at(s.resid, last_known, first)[:, None],
+        at(s.r24, last_known, first)[:, None],
+        at(s.r168, last_known, first)[:, None],
+        at(s.resid, day_back, first)[:, None],
         s.sunday[rows, None],
         s.code[rows, None],
-        _at(s.w24, last_known, first)[:, None],
-        _at(s.w168, last_known, first)[:, None],
+        at(s.w24, last_known, first)[:, None],
+        at(s.w168, last_known, first)[:, None],
         s.older[rows, None],
+        at(s.w72, last_known, first)[:, None],
+        shift(s, rows, leads)[:, None],
+        s.weather[rows],
     ]
     return np.hstack([np.asarray(c, dtype=np.float32) for c in cols])
 

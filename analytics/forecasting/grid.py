@@ -57,20 +57,38 @@ def clean_history(history: pl.DataFrame) -> pl.DataFrame:
     return out.unique(["series", "ts"], keep="first", maintain_order=True).sort("series", "ts")
 
 
-def _blank_stuck_zeros(grid: pl.DataFrame, stuck_zero_hours: int) -> pl.DataFrame:
-    """Runs of at least ``stuck_zero_hours`` zero counts are a stuck counter: made missing."""
-    zero = pl.col("y").fill_null(-1.0) == 0.0
-    run = (zero != zero.shift(1)).fill_null(True).cum_sum().over("series")
+STUCK_VALUE_HOURS = 6
+"""Runs of one non-zero count (of at least `STUCK_VALUE_MIN`) this long are a stuck counter."""
+
+STUCK_VALUE_MIN = 5.0
+
+SPIKE_FACTOR = 10.0
+"""An hour counting over this many times the series' highest of the four weeks before is a
+fault (a glitch or a doubled upload), not people."""
+
+
+def _blank_faults(grid: pl.DataFrame, stuck_zero_hours: int) -> pl.DataFrame:
+    """Counts a counter cannot have made, made missing: runs of at least ``stuck_zero_hours``
+    zeros (an outage), runs of `STUCK_VALUE_HOURS` or more of one count of at least
+    `STUCK_VALUE_MIN`, or of one count for a day (stuck), and single hours over `SPIKE_FACTOR`
+    times the highest count of the four weeks before. A jump to a lasting new level loses only
+    its first hour: the next one is compared with a window that holds it."""
+    y = pl.col("y")
+    value = y.fill_null(-1.0)
+    run = (value != value.shift(1)).fill_null(True).cum_sum().over("series")
+    before = y.shift(1).rolling_max(4 * WEEK_HOURS, min_samples=24).over("series")
+    length = pl.col("_len")
+    stuck = (
+        ((value == 0.0) & (length >= stuck_zero_hours))
+        | ((value >= STUCK_VALUE_MIN) & (length >= STUCK_VALUE_HOURS))
+        | ((value > 0.0) & (length >= 24))
+    )
+    spike = (pl.col("_before") > 0) & (y > SPIKE_FACTOR * pl.col("_before"))
     return (
-        grid.with_columns(run.alias("_run"), zero.alias("_zero"))
+        grid.with_columns(run.alias("_run"), before.alias("_before"))
         .with_columns(pl.len().over("series", "_run").alias("_len"))
-        .with_columns(
-            pl.when(pl.col("_zero") & (pl.col("_len") >= stuck_zero_hours))
-            .then(None)
-            .otherwise(pl.col("y"))
-            .alias("y")
-        )
-        .drop("_run", "_zero", "_len")
+        .with_columns(pl.when(stuck | spike).then(None).otherwise(y).alias("y"))
+        .drop("_run", "_before", "_len")
     )
 
 
@@ -93,7 +111,8 @@ def build_grid(
         ``series``, ``end``: the last UTC hour each series' grid must reach (for forecasts);
         by default its last count.
     stuck_zero_hours
-        Runs of zeros at least this long are an outage, not an empty street.
+        Runs of zeros at least this long are an outage, not an empty street (other faults:
+        see `_blank_faults`).
 
     Returns
     -------
@@ -118,7 +137,7 @@ def build_grid(
         .explode("ts")
         .join(history, on=["series", "ts"], how="left", maintain_order="left")
     )
-    grid = _blank_stuck_zeros(grid, stuck_zero_hours)
+    grid = _blank_faults(grid, stuck_zero_hours)
     local = pl.col("ts").dt.convert_time_zone(calendar.timezone).dt.replace_time_zone(None)
     grid = grid.with_columns(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("row"), local.alias("local")

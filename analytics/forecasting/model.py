@@ -12,8 +12,9 @@ The public API: :func:`forecast_series` and :class:`ForecastParams` (here);
 ``series, ts, forecast, lo80, hi80`` for the ``horizon`` hours after each series' last hour.
 """
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -24,6 +25,8 @@ from analytics.forecasting.errors import HistoryError
 from analytics.forecasting.features import profile_base, signals
 from analytics.forecasting.grid import WEEK_HOURS, build_grid, clean_history, forecast_ends
 from analytics.forecasting.params import ForecastParams
+from analytics.forecasting.shifts import broken_reason
+from analytics.forecasting.weather import on_grid
 from ingest.kernel.params import require_in
 
 __all__ = [
@@ -34,10 +37,16 @@ __all__ = [
     "check_horizon",
     "forecast_series",
     "prepare",
+    "unknown_now",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_HORIZON = WEEK_HOURS
 """Longest horizon, in hours: every lag the model reads is at least a week old."""
+
+REFERENCE = timedelta(weeks=12)
+"""How far back a series' usual day is taken from, to tell a broken counter from a quiet one."""
 
 MIN_TRAINING_HOURS = 168
 """Counted hours with a count a week earlier that a history needs before a model is fitted."""
@@ -70,6 +79,7 @@ def prepare(
     calendar: Calendar,
     now: datetime | None,
     stuck_zero_hours: int,
+    weather: pl.DataFrame | None = None,
 ) -> Prepared:
     """Clean ``history``, cut it at the origin and lay it on a grid reaching the horizon.
 
@@ -91,6 +101,7 @@ def prepare(
     grid = build_grid(
         clean, calendar, spans.select("series", "end"), stuck_zero_hours=stuck_zero_hours
     )
+    grid = on_grid(grid, weather)
     targets = (
         grid.select("series", "ts", "row")
         .join(spans, on="series")
@@ -101,6 +112,37 @@ def prepare(
     return Prepared(grid, targets)
 
 
+def unknown_now(grid: pl.DataFrame, targets: pl.DataFrame) -> dict[str, str]:
+    """The series whose forecast should read "unknown" at their origin, each with the reason
+    (see `broken_reason`): the last 24 hours' counts against the median day of the twelve
+    weeks before."""
+    start = targets.group_by("series").agg(pl.col("ts").min().alias("start"))
+    known = grid.join(start, on="series").filter(
+        (pl.col("ts") < pl.col("start")) & (pl.col("ts") >= pl.col("start") - REFERENCE)
+    )
+    last_day = pl.col("ts") >= pl.col("start") - timedelta(hours=24)
+    recent = (
+        known.filter(last_day)
+        .group_by("series")
+        .agg(pl.col("y").count().alias("counted"), pl.col("y").sum().alias("total"))
+    )
+    usual = (
+        known.filter(~last_day)
+        .group_by("series", pl.col("ts").dt.truncate("1d").alias("day"))
+        .agg(pl.col("y").count().alias("n"), pl.col("y").sum().alias("total"))
+        .filter(pl.col("n") >= 20)
+        .group_by("series")
+        .agg(pl.col("total").median().alias("usual"))
+    )
+    facts = start.join(recent, on="series", how="left").join(usual, on="series", how="left")
+    out = {}
+    for name, _, counted, total, typical in facts.iter_rows():
+        why = broken_reason(counted or 0, total or 0.0, typical)
+        if why is not None:
+            out[name] = why
+    return out
+
+
 def forecast_series(
     history: pl.DataFrame,
     horizon: int,
@@ -108,6 +150,8 @@ def forecast_series(
     calendar: Calendar | None = None,
     now: datetime | None = None,
     params: ForecastParams | None = None,
+    include_unknown: bool = False,
+    weather: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Hourly forecasts with 80% prediction intervals for every series of ``history``.
 
@@ -129,13 +173,21 @@ def forecast_series(
         its last timestamp.
     params
         How the model is trained (default :class:`ForecastParams`).
+    include_unknown
+        Also forecast the series that are broken at the origin (following their new level):
+        for scoring every series on the same hours; never for publication.
+    weather
+        Hourly ``ts, temp_c, rain_mm`` of the town, past and forecast (see
+        :mod:`analytics.forecasting.weather`); optional.
 
     Returns
     -------
     polars.DataFrame
         ``series, ts (UTC), forecast, lo80, hi80``, ``horizon`` rows per series, ordered by
         series and time; ``lo80 <= forecast <= hi80``, none negative, none NaN. Series with no
-        count at all are left out. Days with an event of known uplift are scaled by it.
+        count at all are left out, and so are those that are broken at the origin (see
+        :func:`unknown_now`, and ``include_unknown``). Days with an event of known uplift are
+        scaled by it.
 
     Raises
     ------
@@ -146,7 +198,9 @@ def forecast_series(
         A horizon outside 1..168, or a naive ``now``.
     """
     params = params or ForecastParams()
-    prepared = prepare(history, horizon, calendar or Calendar(), now, params.stuck_zero_hours)
+    prepared = prepare(
+        history, horizon, calendar or Calendar(), now, params.stuck_zero_hours, weather
+    )
     grid, targets = prepared.grid, prepared.targets
     s = signals(grid)
     ts_hours = (grid["ts"].dt.epoch("s") // 3600).to_numpy()
@@ -167,10 +221,16 @@ def forecast_series(
         base = np.where(missing, profile_base(grid, s.ly)[target_rows], base)
     forecast, lo, hi = predict(model, s, target_rows, leads, base)
     uplift = grid["uplift"].fill_null(1.0).to_numpy()[target_rows]
-    return targets.select(
+    made = targets.select(
         "series",
         "ts",
         pl.Series("forecast", forecast * uplift),
         pl.Series("lo80", lo * uplift),
         pl.Series("hi80", hi * uplift),
     ).sort("series", "ts")
+    if include_unknown:
+        return made
+    unknown = unknown_now(grid, targets)
+    for name, why in sorted(unknown.items()):
+        log.info("no forecast for %s: %s", name, why)
+    return made.filter(~pl.col("series").is_in(list(unknown)))

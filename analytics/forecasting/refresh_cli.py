@@ -1,4 +1,4 @@
-"""``smartstreets forecast refresh|calendar|events``: the council side of forecasting."""
+"""``smartstreets forecast refresh|calendar|events|weather``: the council side of forecasting."""
 
 import csv
 import logging
@@ -9,7 +9,9 @@ import psycopg
 import typer
 
 from analytics.forecasting.calendars import CALENDARS
-from analytics.forecasting.store import refresh_forecasts
+from analytics.forecasting.errors import HistoryError
+from analytics.forecasting.store import refresh_forecasts, store_weather
+from analytics.forecasting.weather import read_weather
 from ingest.db.connect import connect
 from ingest.db.councils import council_exists
 from ingest.kernel.cli import DatabaseUrlOption, database_url_or_fail, fail, repeat
@@ -90,3 +92,25 @@ def forecast_events(
                 events,
             )
     print(f"{len(events)} event(s) set for {council}")
+
+
+def forecast_weather(
+    council: str = typer.Option(..., help="Council slug."),
+    file: Path = typer.Argument(
+        ...,
+        dir_okay=False,
+        help="Open-Meteo hourly JSON (temperature_2m, precipitation) or CSV ts,temp_c,rain_mm.",
+    ),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Load hourly weather (past observations and the coming hours' forecast) for a council's
+    forecasts; hours already stored are replaced. Forecasts never fetch weather themselves."""
+    try:
+        weather = read_weather(file)
+    except HistoryError as exc:
+        fail(str(exc), 2)
+    url = database_url_or_fail(database_url)
+    with connect(url) as conn:
+        _known(conn, council)
+        hours = store_weather(conn, council, weather)
+    print(f"{hours} hour(s) of weather stored for {council}")

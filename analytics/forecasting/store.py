@@ -14,6 +14,7 @@ from analytics.forecasting.calendar import Calendar, Event
 from analytics.forecasting.calendars import CALENDARS
 from analytics.forecasting.errors import HistoryError
 from analytics.forecasting.model import forecast_series
+from analytics.forecasting.weather import SCHEMA as WEATHER_SCHEMA
 from ingest.db.councils import require_council
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,32 @@ def _usual(history: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
     return targets.join(usual, on=["series", "ts"], how="left")
 
 
+def store_weather(conn: psycopg.Connection, council: str, weather: pl.DataFrame) -> int:
+    """Insert or replace the council's weather for the hours of ``weather`` (``ts, temp_c,
+    rain_mm``, see :func:`analytics.forecasting.weather.read_weather`); returns the hours."""
+    rows = [(council, *r) for r in weather.select(*WEATHER_SCHEMA).iter_rows()]
+    with conn.transaction():
+        conn.cursor().executemany(
+            "INSERT INTO weather_hourly (council, ts, temp_c, rain_mm) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (council, ts) DO UPDATE "
+            "SET temp_c = EXCLUDED.temp_c, rain_mm = EXCLUDED.rain_mm",
+            rows,
+        )
+    return len(rows)
+
+
+def stored_weather(
+    conn: psycopg.Connection, council: str, since: datetime, until: datetime
+) -> pl.DataFrame | None:
+    """The council's stored weather in ``[since, until)``, or ``None`` when it keeps none."""
+    rows = conn.execute(
+        "SELECT ts, temp_c, rain_mm FROM weather_hourly "
+        "WHERE council = %s AND ts >= %s AND ts < %s ORDER BY ts",
+        (council, since, until),
+    ).fetchall()
+    return pl.DataFrame(rows, schema=WEATHER_SCHEMA, orient="row") if rows else None
+
+
 def refresh_forecasts(conn: psycopg.Connection, council: str, now: datetime | None = None) -> int:
     """Forecast the next 48 hours of every zone and counter of ``council`` and store them,
     replacing the previous forecasts. Returns the rows stored."""
@@ -91,8 +118,9 @@ def refresh_forecasts(conn: psycopg.Connection, council: str, now: datetime | No
         log.info("no footfall history for %s yet: nothing to forecast", council)
         return 0
     start = now.replace(minute=0, second=0, microsecond=0)
+    weather = stored_weather(conn, council, start - HISTORY, start + timedelta(hours=HORIZON_H))
     try:
-        made = forecast_series(history, HORIZON_H, calendar=calendar, now=start)
+        made = forecast_series(history, HORIZON_H, calendar=calendar, now=start, weather=weather)
     except HistoryError as exc:
         log.info("no forecast for %s yet: %s", council, exc)
         return 0

@@ -122,9 +122,15 @@ def _outage(history: pl.DataFrame, kind: str) -> tuple[pl.DataFrame, datetime | 
 
 @pytest.mark.parametrize("kind", ["rows removed", "null counts", "stuck at zero", "down until now"])
 def test_week_long_outage_gives_no_zeros_or_nans(kind: str) -> None:
-    """A week without counts is a gap, not a quiet week: forecasts stay positive and finite."""
+    """A week without counts is a gap, not a quiet week: forecasts stay positive and finite.
+    A counter that is down until now has no published forecast (it reads "unknown"), but is
+    still forecast from its past when asked to include it."""
     history, now = _outage(_history("Europe/London", datetime(2025, 6, 29, 23), 12, series=2), kind)
-    out = forecast_series(history, 48, calendar=Calendar("Europe/London"), now=now, params=FAST)
+    cal = Calendar("Europe/London")
+    out = forecast_series(history, 48, calendar=cal, now=now, params=FAST)
+    if kind == "down until now":
+        assert out.is_empty()
+        out = forecast_series(history, 48, calendar=cal, now=now, params=FAST, include_unknown=True)
     assert out.height == 96
     assert out.select(pl.col("forecast", "lo80", "hi80").is_nan().any()).row(0) == (False,) * 3
     # the quietest hour of s0 is about 15 people: no hour may fall to zero

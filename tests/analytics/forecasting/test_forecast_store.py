@@ -45,6 +45,7 @@ def counters(conn: psycopg.Connection, council: str, uid: str) -> list[str]:
                 if d == ids[1] and start in outage:
                     continue
                 count = 40 + 60 * (9 <= start.hour <= 17) + 20 * (start.weekday() == 5)
+                count += start.hour % 3 if start.hour != 13 else 0  # real counts vary
                 copy.write_row((council, d, "market", start, start + timedelta(hours=1), count))
     return ids
 
