@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from analytics.potholes.lifecycle import Action, Lifecycle
 
 BusyLevel = Literal["quiet", "usual", "busy", "very busy", "unknown"]
+CrowdLevel = Literal["quiet", "moderate", "busy", "at its busiest", "unknown"]
+VisitKind = Literal["now", "later", "between", "all day", "tomorrow", "unknown"]
 
 
 class ServiceHealth(BaseModel):
@@ -70,6 +72,45 @@ class ZoneNowPublic(BaseModel):
     summary: str = Field(
         default="",
         description='The level in words, e.g. "Busier than usual for a Saturday lunchtime".',
+    )
+    crowd: CrowdLevel = Field(
+        default="unknown",
+        description="How crowded the zone is in its own terms, whatever the time: the last "
+        "hour's count against its busy hour (peak_count): quiet under 35%, moderate under 70%, "
+        "busy under 110%, at its busiest from 110%. Busier than usual at 6 a.m. is still quiet.",
+    )
+    crowd_summary: str = Field(
+        default="",
+        description='The crowd in words, e.g. "Quiet for this place: about 20% of the crowd at '
+        'its busy times".',
+    )
+    crowd_share: float | None = Field(
+        default=None, description="count_last_hour as a share of peak_count (1.0 = a busy hour)."
+    )
+    peak_count: float | None = Field(
+        default=None,
+        description="The zone's busy hour: the 90th percentile of its hourly counts over the "
+        "last four weeks, from the counters reporting now.",
+    )
+    best_time: str = Field(
+        default="",
+        description='The best time to visit today, in words: "Quieter after 15:00", "Quietest '
+        'between 10:00 and 11:00", "Busy all afternoon; quieter tomorrow morning (09:00 to '
+        '10:00)". Unknown, and said so, when the zone has no forecast.',
+    )
+    best_time_kind: VisitKind = Field(
+        default="unknown",
+        description="now, later (until closing), between, all day (no quieter time left), "
+        "tomorrow, or unknown (no forecast: a counter may be out of order).",
+    )
+    best_from: datetime | None = Field(
+        default=None,
+        description="Start of the quietest stretch, in the council's local time (with offset); "
+        "only hours from 08:00 to 20:00 that are usually at least a quarter as busy as the "
+        "day's busiest are considered.",
+    )
+    best_until: datetime | None = Field(
+        default=None, description="End of the quietest stretch, in local time (with offset)."
     )
 
 

@@ -1,4 +1,6 @@
-"""Turn a count and its usual value into a level residents understand."""
+"""Turn a count into levels residents understand: against what is usual for the hour of the
+week (relative), and against the place's own busy hours (absolute, so that "busier than usual" at
+6 a.m. does not read as crowded)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -8,6 +10,7 @@ from typing import Any, Literal
 from ingest.kernel.params import require, require_in
 
 Level = Literal["quiet", "usual", "busy", "very busy", "unknown"]
+Crowd = Literal["quiet", "moderate", "busy", "at its busiest", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,20 @@ class LevelThresholds:
         require_in("min_reporting_share", self.min_reporting_share, 0, 1, lo_open=True)
 
 
+def _not_reporting(
+    count: int | None, reporting: int, total: int, min_reporting_share: float
+) -> str | None:
+    """Why the counters of a zone cannot say how busy it is now (always a reason when
+    ``count`` is missing), or ``None`` if they can."""
+    if total == 0:
+        return "No people counters in this zone."
+    if reporting == 0 or count is None:
+        return "No counter in this zone has reported recently."
+    if reporting < min_reporting_share * total:
+        return f"Only {reporting} of {total} counters are reporting."
+    return None
+
+
 def busy_level(
     count: int | None,
     usual: float | None,
@@ -49,12 +66,9 @@ def busy_level(
 
     Missing or partial data gives ``unknown``, never ``quiet``.
     """
-    if total == 0:
-        return "unknown", "No people counters in this zone."
-    if reporting == 0 or count is None:
-        return "unknown", "No counter in this zone has reported recently."
-    if reporting < thresholds.min_reporting_share * total:
-        return "unknown", f"Only {reporting} of {total} counters are reporting."
+    missing = _not_reporting(count, reporting, total, thresholds.min_reporting_share)
+    if missing is not None or count is None:
+        return "unknown", missing or ""
     if usual is None:
         return "unknown", "Not enough history yet to know what is usual at this time."
     if usual < 1:
@@ -80,6 +94,108 @@ def zone_level(row: Mapping[str, Any]) -> tuple[Level, str]:
         row["usual_count"],
         row["counters_reporting"],
         row["counters_total"],
+    )
+
+
+@dataclass(frozen=True)
+class CrowdThresholds:
+    """Shares of a place's busy hour that separate its absolute levels.
+
+    A place's busy hour is the ``peak_quantile`` of its hourly counts over the last four weeks
+    (from the counters reporting now): the 90th percentile is about the top two or three hours
+    of a typical day, so it tracks the place's ordinary daily peak rather than one record
+    Saturday, and a counter glitch in a single hour cannot move it.
+
+    Parameters
+    ----------
+    peak_quantile
+        Quantile of the hourly counts that makes the place's busy hour.
+    quiet_below
+        Below this share of the busy hour the place is ``quiet`` (for itself): a third of a
+        peak-hour crowd leaves plenty of room.
+    busy_from
+        From this share it is ``busy``: as many people as on most days' busiest hours.
+    busiest_from
+        From this share it is ``at its busiest``: more than its ordinary peak, the crowd of a
+        Saturday afternoon or an event.
+    min_history_hours
+        Fewer counted hours than this (a week) give ``unknown``: not enough seen to know what
+        busy means here.
+    min_reporting_share
+        As :class:`LevelThresholds`: a partial picture is not a quiet street.
+    """
+
+    peak_quantile: float = 0.9
+    quiet_below: float = 0.35
+    busy_from: float = 0.7
+    busiest_from: float = 1.1
+    min_history_hours: int = 168
+    min_reporting_share: float = 0.5
+
+    def __post_init__(self) -> None:
+        require_in("peak_quantile", self.peak_quantile, 0.5, 1)
+        ordered = 0 < self.quiet_below < self.busy_from < self.busiest_from
+        require(ordered, "Expected 0 < quiet_below < busy_from < busiest_from.")
+        require_in("min_history_hours", self.min_history_hours, 1, 24 * 28)
+        require_in("min_reporting_share", self.min_reporting_share, 0, 1, lo_open=True)
+
+
+@dataclass(frozen=True)
+class Crowding:
+    """How crowded a place is now in its own terms: the level, the hour's count as a share of
+    the place's busy hour (``None`` when unknown), and a sentence residents can read."""
+
+    level: Crowd
+    share: float | None
+    sentence: str
+
+
+def crowd_level(
+    count: int | None,
+    peak: float | None,
+    history_hours: int,
+    reporting: int,
+    total: int,
+    thresholds: CrowdThresholds = CrowdThresholds(),
+) -> Crowding:
+    """How crowded a place is now against its own busy hour ``peak`` (the ``peak_quantile`` of
+    ``history_hours`` hourly counts), whatever the time of day.
+
+    Missing or partial data, or too little history, gives ``unknown``, never ``quiet``.
+    """
+    missing = _not_reporting(count, reporting, total, thresholds.min_reporting_share)
+    if missing is not None or count is None:
+        why = (missing or "").lower()
+        return Crowding("unknown", None, f"We can't tell how crowded it is: {why}")
+    if peak is None or peak < 1 or history_hours < thresholds.min_history_hours:
+        return Crowding(
+            "unknown", None, "We can't tell how crowded it is yet: too little history here."
+        )
+    share = count / peak
+    # Rounded to tens: "about 30%" is what the figure can bear.
+    about = f"about {max(round(share * 10) * 10, 10)}%" if count else "nobody counted, 0%"
+    of_busy = f"{about} of the crowd at its busy times"
+    if share < thresholds.quiet_below:
+        return Crowding("quiet", share, f"Quiet for this place: {of_busy}.")
+    if share < thresholds.busy_from:
+        return Crowding("moderate", share, f"Moderately busy for this place: {of_busy}.")
+    if share < thresholds.busiest_from:
+        return Crowding("busy", share, "Busy: as crowded as it usually gets at its busy times.")
+    return Crowding("at its busiest", share, f"At its busiest: {of_busy}.")
+
+
+def zone_crowding(
+    row: Mapping[str, Any], thresholds: CrowdThresholds = CrowdThresholds()
+) -> Crowding:
+    """:func:`crowd_level` of a ``zone_counts_now`` row joined with its ``zone_peaks`` row
+    (``peak_count``, ``history_hours``; absent for a zone without history)."""
+    return crowd_level(
+        row["count_last_hour"],
+        row.get("peak_count"),
+        row.get("history_hours") or 0,
+        row["counters_reporting"],
+        row["counters_total"],
+        thresholds,
     )
 
 

@@ -1,8 +1,8 @@
-"""The residents' page of a council: each zone's level now in words, and a chart of today and
-tomorrow.
+"""The residents' page of a council: each zone's level now in words (against usual, and against
+the zone's own busy hours), the best time to visit today, and a chart of today and tomorrow.
 
-Plain HTML and server-drawn SVG: readable on a phone and by screen readers, no script and no
-CDN; it refreshes itself every five minutes.
+Plain HTML and server-drawn SVG: readable on a phone and by screen readers, no CDN; its figures
+refresh in place every five minutes (``/page-refresh.js``, not a meta refresh).
 """
 
 from collections import defaultdict
@@ -12,7 +12,8 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from analytics.forecasting.levels import sentence, zone_level
+from analytics.forecasting.levels import sentence, zone_crowding, zone_level
+from analytics.forecasting.visit import best_time
 from api.pages.charts import HourPoint, chart_table, day_chart
 from api.pages.layout import page_top
 from api.pages.maps import streets_credit
@@ -27,7 +28,9 @@ h1{font-size:1.6rem}h2{font-size:1.3rem;margin:0 0 .25rem}
 .level{font-weight:700;padding:.1rem .5rem;border-radius:.3rem;border:1px solid #555}
 .quiet{background:#d8efff}.usual{background:#e5f5e0}.busy{background:#ffe9b3}
 .very-busy{background:#ffc9c2}.unknown{background:#eee}
-.say{font-size:1.15rem;margin:.4rem 0}.small{font-size:.9rem;color:#444}
+.say{font-size:1.15rem;margin:.4rem 0}
+.facts{margin:.4rem 0}.facts dt{font-weight:700}.facts dd{margin:0 0 .4rem 0}
+.small{font-size:.9rem;color:#444}
 svg.chart{width:100%;height:auto;display:block;margin:.5rem 0}
 svg.chart text{fill:#333}
 table{border-collapse:collapse;font-size:.9rem}th,td{padding:.2rem .5rem;text-align:right}
@@ -77,6 +80,18 @@ def hour_points(rows: Iterable[Row], tz: ZoneInfo) -> dict[str, list[HourPoint]]
     return by_zone
 
 
+def facts(row: Row, points: Sequence[HourPoint], local: datetime) -> str:
+    """How crowded the zone is in its own terms, and the best time to visit today, as a
+    description list (``row`` carries the zone's ``zone_peaks`` figures)."""
+    crowd = zone_crowding(row)
+    visit = best_time(points, local)
+    return (
+        '<dl class="facts">'
+        f"<dt>How crowded for this place</dt><dd>{escape(crowd.sentence)}</dd>"
+        f"<dt>Best time to visit today</dt><dd>{escape(visit.sentence)}</dd></dl>"
+    )
+
+
 def _zone_card(row: Row, points: Sequence[HourPoint], local: datetime, title: str) -> str:
     level, reason = zone_level(row)
     zone = escape(row["zone"])
@@ -84,6 +99,7 @@ def _zone_card(row: Row, points: Sequence[HourPoint], local: datetime, title: st
         f'<section class="zone" aria-labelledby="z-{zone}">'
         f'<h2 id="z-{zone}">{escape(title)} {level_badge(level)}</h2>'
         f'<p class="say">{escape(sentence(level, local))}</p>'
+        f"{facts(row, points, local)}"
         f'<p class="small">{escape(reason)} {counts_note(row, grouped=True)}</p>'
         f"{day_chart(title, points, local)}"
         f"<details><summary>The figures behind the chart</summary>"
@@ -117,9 +133,10 @@ def busy_page(
 ) -> str:
     """The page of council ``name`` (path ``slug``) as one HTML document.
 
-    ``zones`` are its ``zone_counts_now`` rows, ``charts`` each zone's hours of today and
-    tomorrow, and ``local`` now in the council's time zone; ``areas`` are its zones' shapes
-    (``zone_areas``) and ``roads`` its roads around them (``zone_frame``), for the map.
+    ``zones`` are its ``zone_counts_now`` rows (with the ``zone_peaks`` figures), ``charts``
+    each zone's hours of today and tomorrow, and ``local`` now in the council's time zone;
+    ``areas`` are its zones' shapes (``zone_areas``) and ``roads`` its roads around them
+    (``zone_frame``), for the map.
     """
     zones = list(zones)
     titles = {a.zone: a.display_name for a in areas}
@@ -134,8 +151,9 @@ def busy_page(
         page_top(f"How busy is the town centre? {escape(name)}", STYLE, refresh_s=300)
         + '<a class="skip" href="#main">Skip to the zones</a>'
         f"<header><p>{escape(name)}</p><h1>How busy is the town centre?</h1>"
-        f"<p>Now, compared with what is usual for a {local:%A} at this time, and the next two "
-        "days.</p></header>"
+        f"<p>Now, compared with what is usual for a {local:%A} at this time and with each "
+        "place&#8217;s own busy hours; the best time to go today; and the next two days.</p>"
+        "</header>"
         f'<main id="main">{body}</main>'
         f'<footer>Data: <a href="/v1/councils/{slug}/zones/now">now (JSON)</a> · '
         f'<a href="/v1/councils/{slug}/zones/forecast">forecast (JSON)</a> · '

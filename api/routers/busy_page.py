@@ -1,13 +1,15 @@
-"""The residents' page of a council (``api.pages.busy``): how busy each zone is now, and a chart
-of today and tomorrow."""
+"""The residents' page of a council (``api.pages.busy``): how busy each zone is now, the best
+time to visit today, and a chart of today and tomorrow."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
+from analytics.forecasting.levels import CrowdThresholds
+from api.busy_queries import local_days, zone_peaks
 from api.deps import Conn, Settings, known_council
 from api.map_queries import roads_credit, roads_in_bbox, zone_areas
 from api.pages.busy import busy_page as render_busy_page
@@ -23,21 +25,25 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 def busy_page(
     council: Annotated[str, Depends(known_council)], conn: Conn, settings: Settings
 ) -> HTMLResponse:
-    """How busy each zone of the council is now, and a chart of today and tomorrow."""
+    """How busy each zone of the council is now, the best time to visit today, and a chart of
+    today and tomorrow."""
     now = datetime.now(UTC)
     tz = ZoneInfo(council_timezone(conn, council))
     local = now.astimezone(tz)
-    midnight = datetime(local.year, local.month, local.day, tzinfo=tz)
-    # 48 wall-clock hours from local midnight, stepped in UTC so clock changes stay exact.
-    start = midnight.astimezone(UTC)
-    hours = int(((midnight + timedelta(days=2)).astimezone(UTC) - start).total_seconds() // 3600)
+    peaks = zone_peaks(
+        conn, council, now, settings.stale_after_min, CrowdThresholds().peak_quantile
+    )
+    zones = [
+        {**row, **peaks.get(row["zone"], {})}
+        for row in zone_counts_now(conn, council, now, settings.stale_after_min)
+    ]
     areas = zone_areas(conn, council)
     frame = zone_frame(areas)
     page = render_busy_page(
         council_name(conn, council),
         council,
-        zone_counts_now(conn, council, now, settings.stale_after_min),
-        hour_points(zone_day_hours(conn, council, start, hours), tz),
+        zones,
+        hour_points(zone_day_hours(conn, council, *local_days(local)), tz),
         local,
         areas,
         [] if frame is None else roads_in_bbox(conn, council, frame.bbox()),

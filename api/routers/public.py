@@ -18,7 +18,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, 
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
-from analytics.forecasting.levels import sentence, zone_level
+from analytics.forecasting.levels import CrowdThresholds, sentence, zone_crowding, zone_level
+from analytics.forecasting.visit import best_time, hours_by_zone
+from api.busy_queries import local_days, zone_peaks, zone_visit_hours
 from api.deps import Conn, CouncilPath, get_conn, known_council
 from api.queries import (
     counter_publication,
@@ -79,13 +81,32 @@ async def _cached(
 
 def _zones_now(conn: psycopg.Connection, council: str, settings: ApiSettings) -> bytes:
     now = datetime.now(UTC)
-    local = now.astimezone(ZoneInfo(council_timezone(conn, council)))
+    tz = ZoneInfo(council_timezone(conn, council))
+    local = now.astimezone(tz)
+    crowd_rules = CrowdThresholds()
+    peaks = zone_peaks(conn, council, now, settings.stale_after_min, crowd_rules.peak_quantile)
+    days = hours_by_zone(zone_visit_hours(conn, council, *local_days(local), now), tz)
     zones = []
     for row in zone_counts_now(conn, council, now, settings.stale_after_min):
         level, reason = zone_level(row)
+        peak = peaks.get(row["zone"], {})
+        crowd = zone_crowding({**row, **peak}, crowd_rules)
+        visit = best_time(days.get(row["zone"], []), local)
         zones.append(
             ZoneNowPublic(
-                as_of=now, level=level, reason=reason, summary=sentence(level, local), **row
+                as_of=now,
+                level=level,
+                reason=reason,
+                summary=sentence(level, local),
+                crowd=crowd.level,
+                crowd_summary=crowd.sentence,
+                crowd_share=None if crowd.share is None else round(crowd.share, 2),
+                peak_count=peak.get("peak_count"),
+                best_time=visit.sentence,
+                best_time_kind=visit.kind,
+                best_from=visit.best_from,
+                best_until=visit.best_until,
+                **row,
             )
         )
     return _ZONES_NOW.dump_json(zones)
@@ -93,7 +114,8 @@ def _zones_now(conn: psycopg.Connection, council: str, settings: ApiSettings) ->
 
 @router.get("/zones/now", response_model=list[ZoneNowPublic])
 async def zones_now(council: CouncilPath, request: Request) -> Response:
-    """How busy each town-centre zone is now, compared with the same hour of the week."""
+    """How busy each town-centre zone is now: compared with the same hour of the week, in the
+    zone's own terms (its busy hour), and the best time to visit today."""
     return await _cached(request, "zones/now", council, _zones_now, max_age=60)
 
 

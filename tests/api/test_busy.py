@@ -4,8 +4,10 @@ page with its chart, rendered by a real headless Chromium."""
 import io
 import os
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import psycopg
@@ -14,7 +16,11 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from analytics.forecasting.levels import sentence
+from analytics.forecasting.visit import best_time, hours_by_zone
+from api.busy_queries import local_days
 from api.pages.charts import BAND, FORECAST
+from api.queries import zone_day_hours
+from ingest.db.registry import DeviceCreate, import_devices
 from tests.helpers import chromium, phone_screenshot
 
 
@@ -75,6 +81,74 @@ def test_sentence(level: str, hour: int, weekday: int, expected: str) -> None:
     assert sentence(level, monday + timedelta(days=weekday)) == expected  # type: ignore[arg-type]
 
 
+def test_crowd_is_absolute_for_the_place(
+    client: TestClient, conn: psycopg.Connection, council: str, uid: str
+) -> None:
+    """An hour three times its usual count is 'very busy' against usual, yet 'quiet' for a
+    place whose busy hours see 400 people; its busy hour is its 90th percentile hour."""
+    device = f"dawn-{uid}"
+    import_devices(
+        conn,
+        [
+            DeviceCreate(
+                council=council, kind="counter", device_id=device, lat=52.6, lon=-0.7, zone="market"
+            )
+        ],
+    )
+    now = datetime.now(UTC)
+    rows = []
+    for h in range(1, 24 * 28 + 1):
+        # h = 1 is the last hour; h = 168k + 1 the same hour k weeks before; a third of the
+        # other hours are the place's busy ones.
+        people = 60 if h == 1 else 20 if h % 168 == 1 else 400 if h % 24 < 8 else 20
+        end = now - timedelta(hours=h - 1)
+        rows.append((council, device, "market", end - timedelta(hours=1), end, people))
+    conn.cursor().executemany(
+        "INSERT INTO footfall_count (council, device_id, zone, period_start, period_end, count) "
+        "VALUES (%s, %s, %s, %s, %s, %s)",
+        rows,
+    )
+    (market,) = client.get(f"/v1/councils/{council}/zones/now").json()
+    assert (market["level"], market["usual_count"], market["count_last_hour"]) == (
+        "very busy",
+        20,
+        60,
+    )
+    assert market["crowd"] == "quiet" and market["peak_count"] == 400
+    assert market["crowd_share"] == 0.15
+    assert market["crowd_summary"].startswith("Quiet for this place: about 20%")
+    page = client.get(f"/councils/{council}").text
+    assert escape(market["crowd_summary"]) in page
+
+
+def test_best_time_to_visit_in_the_api_and_on_the_page(
+    client: TestClient, conn: psycopg.Connection, council: str, zones: dict[str, list[str]]
+) -> None:
+    """Each zone says the best time to visit today from its stored forecast, in local time
+    within opening-ish hours, the same on the page; a zone whose forecast is withheld says
+    unknown."""
+    conn.execute(
+        "DELETE FROM footfall_forecast WHERE council = %s AND series = 'zone:station'", (council,)
+    )
+    body = {z["zone"]: z for z in client.get(f"/v1/councils/{council}/zones/now").json()}
+    station, high = body["station"], body["high-street"]
+    assert station["best_time_kind"] == "unknown" and "no forecast" in station["best_time"]
+    assert station["best_from"] is None and station["best_until"] is None
+
+    tz = ZoneInfo("Europe/London")  # the council's default
+    local = datetime.now(tz)
+    start, until = (datetime.fromisoformat(high[k]) for k in ("best_from", "best_until"))
+    assert start.utcoffset() == start.astimezone(tz).utcoffset()
+    assert 8 <= start.hour < until.hour <= 20 and start.date() >= local.date()
+    assert start >= local.replace(minute=0, second=0, microsecond=0)
+    expected = best_time(
+        hours_by_zone(zone_day_hours(conn, council, *local_days(local)), tz)["high-street"], local
+    )
+    assert (high["best_time_kind"], high["best_time"]) == (expected.kind, expected.sentence)
+    page = client.get(f"/councils/{council}").text
+    assert escape(high["best_time"]) in page and escape(station["best_time"]) in page
+
+
 def test_page_is_accessible_html_without_external_resources(
     client: TestClient, council: str, zones: dict[str, list[str]]
 ) -> None:
@@ -105,7 +179,7 @@ def test_chart_renders_in_headless_chromium(
     """A phone-sized headless Chromium renders the page: the screenshot shows the forecast
     line and its band in their colours, one chart per zone."""
     shot = Path(os.environ.get("SMARTSTREETS_SCREENSHOT", tmp_path / "page.png"))
-    phone_screenshot(f"{server}/councils/{council}", shot, tmp_path / "profile", 1800)
+    phone_screenshot(f"{server}/councils/{council}", shot, tmp_path / "profile", 2400)
     image = Image.open(io.BytesIO(shot.read_bytes())).convert("RGB")
 
     pixels = np.asarray(image, dtype=np.int16)
