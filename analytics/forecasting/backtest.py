@@ -1,9 +1,12 @@
-"""Rolling-origin backtest of the forecaster against the two baselines.
+"""Rolling-origin backtest of the forecaster against the two baselines (and, on request, the
+statistical model).
 
-Origins are local midnights, one a day, over the last ``origins`` days whose whole horizon is
-in the history (or ending at ``last_origin``). At each origin every method forecasts the next
-``horizon`` hours of every series from the counts before the origin only; the model is refit
-every ``params.retrain_days`` days on the ``params.train_weeks`` weeks before the origin.
+Origins are local midnights, one a day (or every ``stride_days``), the last ``origins`` of them
+whose whole horizon is in the history (or ending at ``last_origin``); several windows of
+origins over one grid are :mod:`analytics.forecasting.rolling`'s. At each origin every method
+forecasts the next ``horizon`` hours of every series from the counts before the origin only;
+the model is refit every ``params.retrain_days`` days on the ``params.train_weeks`` weeks
+before the origin.
 
 What is scored, exactly: the hours of a horizon (series, origin, hour) where
 
@@ -12,16 +15,15 @@ What is scored, exactly: the hours of a horizon (series, origin, hour) where
 * the same local hour a week earlier has a count (so the seasonal naive, as textbooks define
   it, exists; the four-week mean then averages the counted ones of its four hours).
 
-All methods are scored on the same hours. A series' MASE divides its absolute errors by its
-in-sample seasonal naive error: the mean ``|y(t) - y(t - 1 week)|`` over its counted hours
-before its first scored origin. Overall figures pool all scored hours (so overall MASE is the
-mean scaled error, weighting series by their scored hours). Coverage is the share of scored
-hours with ``lo80 <= count <= hi80``.
+All methods are scored on the same hours, as :mod:`analytics.forecasting.scoring` describes.
+On request the statistical baseline (:mod:`analytics.forecasting.statistical`) is fitted at
+every origin too; where it cannot forecast a scored hour (too few counts in its window) it
+falls back to the seasonal naive, so the hours stay the same.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -41,40 +43,27 @@ from analytics.forecasting.features import Array, Signals, signals
 from analytics.forecasting.grid import WEEK_HOURS, build_grid, clean_history
 from analytics.forecasting.model import check_horizon
 from analytics.forecasting.params import ForecastParams
+from analytics.forecasting.scoring import METHODS, scaled, summarise
+from analytics.forecasting.statistical import StatisticalParams, with_statistical
+from analytics.forecasting.windows import midnights, origin_dates
 from ingest.kernel.params import require
 
-METHODS = ("smartstreets", *BASELINES)
-"""Methods in the order the backtest reports them."""
+__all__ = [
+    "METHODS",
+    "WARM_UP_DAYS",
+    "BacktestGrid",
+    "backtest",
+    "backtest_points",
+    "origin_dates",
+    "prepare_backtest",
+    "run_origins",
+    "summarise",
+]
 
 WARM_UP_DAYS = 28
 """Days of counts a series needs before an origin to be scored at it."""
 
 Progress = Callable[[int, int], None]
-
-
-def origin_dates(
-    history_end: datetime, horizon: int, origins: int, tz: str, last_origin: date | None
-) -> list[date]:
-    """Local dates of the origins: ``origins`` days ending at ``last_origin`` or at the last
-    day whose midnight plus ``horizon`` hours is within the history (ending ``history_end``)."""
-    if last_origin is None:
-        zone = ZoneInfo(tz)
-        last_origin = (history_end - timedelta(hours=horizon)).astimezone(zone).date()
-        if datetime.combine(last_origin, time(), zone) + timedelta(hours=horizon) > history_end:
-            last_origin -= timedelta(days=1)
-    return [last_origin - timedelta(days=k) for k in range(origins - 1, -1, -1)]
-
-
-def _midnights(days: list[date], tz: str) -> list[int]:
-    """UTC epoch hours of local midnights (a midnight that does not exist is skipped)."""
-    frame = pl.DataFrame({"d": days}).select(
-        pl.col("d")
-        .cast(pl.Datetime("us"))
-        .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-        .dt.epoch("s")
-        // 3600
-    )
-    return [int(h) for h in frame["d"].drop_nulls()]
 
 
 def backtest_points(
@@ -86,6 +75,8 @@ def backtest_points(
     last_origin: date | None = None,
     params: ForecastParams | None = None,
     progress: Progress | None = None,
+    stride_days: int = 1,
+    statistical: StatisticalParams | None = None,
 ) -> pl.DataFrame:
     """Every scored hour of the backtest with each method's forecast and interval.
 
@@ -96,7 +87,7 @@ def backtest_points(
     horizon
         Hours forecast from each origin, 1 to 168.
     origins
-        Number of daily origins.
+        Number of origins (local midnights).
     calendar
         Time zone (origins are its midnights), holidays and events.
     last_origin
@@ -105,25 +96,67 @@ def backtest_points(
         Training parameters.
     progress
         Called with (origins done, origins in all) after each origin.
+    stride_days
+        Days between origins.
+    statistical
+        When given, also fit the statistical baseline with these parameters at every origin
+        (needs statsforecast).
 
     Returns
     -------
     polars.DataFrame
-        ``series, origin, ts, lead, y, scale`` and, for each method ``m`` of :data:`METHODS`,
-        ``m``, ``m_lo``, ``m_hi``.
+        ``series, origin, ts, lead, y, scale`` and, for each method ``m`` of :data:`METHODS`
+        (and ``statistical`` on request), ``m``, ``m_lo``, ``m_hi``.
     """
     check_horizon(horizon)
     require(origins >= 1, "Expected origins >= 1.")
+    require(stride_days >= 1, "Expected stride_days >= 1.")
     params = params or ForecastParams()
     calendar = calendar or Calendar()
+    grid = prepare_backtest(history, calendar, params)
+    end = grid.frame["ts"].max()
+    assert isinstance(end, datetime)
+    days = origin_dates(
+        end + timedelta(hours=1), horizon, origins, calendar.timezone, last_origin, stride_days
+    )
+    return run_origins(grid, days, horizon, params, statistical=statistical, progress=progress)
+
+
+def prepare_backtest(
+    history: pl.DataFrame, calendar: Calendar, params: ForecastParams
+) -> "BacktestGrid":
+    """The history cleaned and laid on its grid once, for any number of origins.
+
+    Raises
+    ------
+    HistoryError
+        A history without counts, or one :func:`clean_history` refuses.
+    """
     clean = clean_history(history)
     if clean["y"].is_null().all():
         raise HistoryError("history has no counts")
-    grid = _Grid.build(clean, calendar, params)
-    end = clean["ts"].max()
-    assert isinstance(end, datetime)
-    days = origin_dates(end + timedelta(hours=1), horizon, origins, calendar.timezone, last_origin)
-    starts = _midnights(days, calendar.timezone)
+    return BacktestGrid.build(clean, calendar, params)
+
+
+def run_origins(
+    grid: "BacktestGrid",
+    days: Sequence[date],
+    horizon: int,
+    params: ForecastParams,
+    *,
+    statistical: StatisticalParams | None = None,
+    progress: Progress | None = None,
+) -> pl.DataFrame:
+    """The scored hours of the origins at the local midnights of ``days``, as
+    :func:`backtest_points` lays them out (MASE scales taken before the first of them).
+
+    Raises
+    ------
+    HistoryError
+        No hour can be scored at these origins.
+    """
+    check_horizon(horizon)
+    starts = midnights(list(days), grid.timezone)
     model: Boosters | None = None
     fitted_at = -(10**9)
     parts = []
@@ -133,17 +166,19 @@ def backtest_points(
             if refit is not None:
                 model, fitted_at = refit, origin
         part = None if model is None else _origin_points(grid, model, origin, horizon)
+        if part is not None and statistical is not None:
+            part = _with_statistical(part, grid, origin, horizon, statistical)
         if part is not None:
             parts.append(part)
         if progress is not None:
             progress(done, len(starts))
     if not parts:
         raise HistoryError("no hour of the history can be scored at these origins")
-    return _scaled(pl.concat(parts), grid.frame)
+    return scaled(pl.concat(parts), grid.frame)
 
 
 @dataclass(frozen=True)
-class _Grid:
+class BacktestGrid:
     """The cleaned history on its grid, with what every origin reads of each of its rows."""
 
     frame: pl.DataFrame
@@ -161,9 +196,13 @@ class _Grid:
     """The baselines' log errors, from :func:`baseline_errors`."""
     series: pl.Series
     """The series' names."""
+    timezone: str
+    """The calendar's time zone: origins are its midnights."""
 
     @classmethod
-    def build(cls, clean: pl.DataFrame, calendar: Calendar, params: ForecastParams) -> "_Grid":
+    def build(
+        cls, clean: pl.DataFrame, calendar: Calendar, params: ForecastParams
+    ) -> "BacktestGrid":
         """The grid of ``clean`` (from :func:`clean_history`) and its per-row arrays."""
         frame = with_baselines(
             build_grid(clean, calendar, stuck_zero_hours=params.stuck_zero_hours)
@@ -183,10 +222,13 @@ class _Grid:
             uplift=frame["uplift"].fill_null(1.0).to_numpy(),
             errors=baseline_errors(frame),
             series=frame["series"].unique(),
+            timezone=calendar.timezone,
         )
 
 
-def _fit_before(grid: _Grid, origin: int, horizon: int, params: ForecastParams) -> Boosters | None:
+def _fit_before(
+    grid: BacktestGrid, origin: int, horizon: int, params: ForecastParams
+) -> Boosters | None:
     """A model fit on the ``params.train_weeks`` weeks before ``origin``, or None when no row
     of that window can be trained on."""
     window = (grid.hours < origin) & (grid.hours >= origin - params.train_weeks * WEEK_HOURS)
@@ -194,7 +236,9 @@ def _fit_before(grid: _Grid, origin: int, horizon: int, params: ForecastParams) 
     return fit(grid.signals, rows, horizon, params) if len(rows) else None
 
 
-def _origin_points(grid: _Grid, model: Boosters, origin: int, horizon: int) -> pl.DataFrame | None:
+def _origin_points(
+    grid: BacktestGrid, model: Boosters, origin: int, horizon: int
+) -> pl.DataFrame | None:
     """The scored hours of the horizon from ``origin`` with each method's forecast and
     interval, or None when none is scored."""
     in_horizon = (grid.hours >= origin) & (grid.hours < origin + horizon)
@@ -219,36 +263,14 @@ def _origin_points(grid: _Grid, model: Boosters, origin: int, horizon: int) -> p
     )
 
 
-def _scaled(points: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
-    """``points`` with each series' MASE scale (its mean seasonal naive error before its first
-    origin), series without a positive scale left out, in the layout of :func:`backtest_points`."""
-    first_origin = points.group_by("series").agg(pl.col("origin").min().alias("first"))
-    scale = (
-        grid.select("series", "y", "y1", (pl.col("ts").dt.epoch("s") // 3600).alias("h"))
-        .join(first_origin, on="series")
-        .filter(pl.col("h") < pl.col("first"))
-        .group_by("series")
-        .agg((pl.col("y") - pl.col("y1")).abs().mean().alias("scale"))
-    )
-    return (
-        points.join(scale, on="series", how="left")
-        .filter(pl.col("scale") > 0)
-        .with_columns(
-            pl.from_epoch(pl.col("origin") * 3600, time_unit="s")
-            .dt.cast_time_unit("us")
-            .dt.replace_time_zone("UTC")
-        )
-        .select(
-            "series",
-            "origin",
-            "ts",
-            "lead",
-            "y",
-            "scale",
-            *[f"{m}{suffix}" for m in METHODS for suffix in ("", "_lo", "_hi")],
-        )
-        .sort("series", "origin", "ts")
-    )
+def _with_statistical(
+    part: pl.DataFrame, grid: BacktestGrid, origin: int, horizon: int, params: StatisticalParams
+) -> pl.DataFrame:
+    """``part`` with the statistical baseline fitted on the weeks before ``origin``."""
+    before = (grid.hours < origin) & (grid.hours >= origin - params.train_weeks * WEEK_HOURS)
+    history = grid.frame[np.flatnonzero(before)].select("series", "ts", "y")
+    start = datetime.fromtimestamp(origin * 3600, ZoneInfo("UTC"))
+    return with_statistical(part, history, start, horizon, params)
 
 
 def _with_baseline_intervals(
@@ -268,44 +290,6 @@ def _with_baseline_intervals(
             .drop("q_lo", "q_hi")
         )
     return frame
-
-
-def summarise(points: pl.DataFrame) -> pl.DataFrame:
-    """MASE, MAE and 80% interval coverage per method, per series and overall.
-
-    Returns
-    -------
-    polars.DataFrame
-        ``series`` (null on the overall rows), ``method``, ``hours`` (scored), ``mase``,
-        ``mae``, ``coverage80``; overall rows first, then series by name.
-    """
-    frames = []
-    for m in METHODS:
-        err = (pl.col("y") - pl.col(m)).abs()
-        covered = (pl.col(f"{m}_lo") <= pl.col("y")) & (pl.col("y") <= pl.col(f"{m}_hi"))
-        metrics = [
-            pl.len().alias("hours"),
-            (err / pl.col("scale")).mean().alias("mase"),
-            err.mean().alias("mae"),
-            covered.cast(pl.Float64).mean().alias("coverage80"),
-        ]
-        overall = points.select(pl.lit(None, pl.String).alias("series"), *metrics)
-        per_series = points.group_by("series").agg(*metrics)
-        frames += [
-            overall.with_columns(pl.lit(m).alias("method")),
-            per_series.with_columns(pl.lit(m).alias("method")),
-        ]
-    order = {m: i for i, m in enumerate(METHODS)}
-    return (
-        pl.concat(frames, how="diagonal")
-        .with_columns(pl.col("hours").cast(pl.Int64))
-        .select("series", "method", "hours", "mase", "mae", "coverage80")
-        .sort(
-            pl.col("series").is_not_null(),
-            "series",
-            pl.col("method").replace_strict(order, return_dtype=pl.Int8),
-        )
-    )
 
 
 def backtest(

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from analytics.forecasting.calendar import Calendar
+from analytics.forecasting.calendars_nz import auckland
 
 BANK_HOLIDAYS = frozenset(
     date.fromisoformat(d)
@@ -135,6 +136,7 @@ def england() -> Calendar:
 CALENDARS: dict[str, Callable[[], Calendar]] = {
     "vic": victoria,
     "england": england,
+    "akl": auckland,
     "none": Calendar,
 }
 """Built-in calendars by the name the command line uses."""
