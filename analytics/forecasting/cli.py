@@ -17,6 +17,8 @@ from analytics.forecasting.errors import HistoryError
 from analytics.forecasting.io import read_events, read_history, write_forecasts
 from analytics.forecasting.model import MAX_HORIZON, forecast_series
 from analytics.forecasting.weather import read_weather
+from analytics.forecasting.windows import Window
+from analytics.forecasting.windows_report import print_windows, run_windows
 from ingest.kernel.cli import fail
 
 forecast_app = typer.Typer(
@@ -34,7 +36,9 @@ TzOption = typer.Option(
     "(default: the calendar's, else UTC).",
 )
 CalendarOption = typer.Option(
-    "none", "--calendar", help="Built-in holidays: vic (Victoria 2012-2015), england or none."
+    "none",
+    "--calendar",
+    help="Built-in holidays: vic (Victoria 2012-2015), akl (Auckland 2019-2025), england or none.",
 )
 EventsOption = typer.Option(
     None, "--events", help="CSV of the council's events: date,name[,uplift] (local dates)."
@@ -125,6 +129,27 @@ def _print_metrics(metrics: pl.DataFrame, console: Console) -> None:
     console.print(f"smartstreets MASE is {gain:.1%} below the better baseline ({best}).")
 
 
+def _backtest_windows(
+    frame: pl.DataFrame,
+    specs: list[str],
+    horizon: int,
+    cal: Calendar,
+    statistical: bool,
+    output: str,
+) -> None:
+    try:
+        windows = [Window.parse(spec) for spec in specs]
+    except ValueError as exc:
+        fail(f"--window: {exc}", 2)
+    try:
+        points = run_windows(frame, windows, horizon, cal, statistical=statistical)
+    except (HistoryError, ValueError) as exc:
+        fail(str(exc))
+    except ImportError as exc:
+        fail(f"--statistical: {exc}")
+    print_windows(points, output)
+
+
 @forecast_app.command("backtest")
 def forecast_backtest(
     history: Path = HistoryOption,
@@ -144,6 +169,16 @@ def forecast_backtest(
         help="Local date of the last origin (default: the last whose horizon is in the file).",
     ),
     output: str = typer.Option("table", "--format", help="table, or csv of the metrics."),
+    window: list[str] = typer.Option(
+        [],
+        "--window",
+        metavar="NAME=FIRST..LAST[/DAYS]",
+        help="Instead of the last N days: origins from FIRST to LAST (local dates), every DAYS "
+        "days (default 1); repeat for several windows, scored per window and per series.",
+    ),
+    statistical: bool = typer.Option(
+        False, "--statistical", help="With --window: also score MSTL/ETS (statsforecast)."
+    ),
 ) -> None:
     """Backtest over daily origins: MASE, MAE and 80% coverage, per series and overall.
 
@@ -158,6 +193,9 @@ def forecast_backtest(
         fail(f"--format: expected table or csv, got {output!r}", 2)
     cal = _calendar(calendar, tz, events)
     frame = _history(history, tz)
+    if window:
+        _backtest_windows(frame, window, horizon, cal, statistical, output)
+        return
     last: date | None = last_origin.date() if last_origin else None
     columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:

@@ -2,6 +2,7 @@
 
 import math
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -21,6 +22,8 @@ from analytics.forecasting.statistical import (
     with_statistical,
 )
 from analytics.forecasting.windows import Window
+from tests.analytics.forecasting.test_forecast import _cli, _write_csv
+from tests.analytics.forecasting.test_forecast import _history as _town
 
 pytest.importorskip("statsforecast")
 
@@ -220,3 +223,34 @@ def test_auckland_calendar() -> None:
         assert day in cal.public_holidays
     assert date(2024, 3, 28) not in cal.public_holidays
     assert CALENDARS["akl"]() == cal
+
+
+def test_cli_backtest_by_window_prints_each_series_of_each_window(tmp_path: Path) -> None:
+    """``forecast backtest --window … --format csv`` gives one row per window and series, with
+    smartstreets' MASE against the seasonal naive's; a bad window is a one-line error."""
+    history = _town("UTC", datetime(2025, 6, 29, 23), 9, series=2)
+    csv = _write_csv(tmp_path / "h.csv", history, None)
+    windows = [
+        "--window",
+        "early=2025-06-20..2025-06-22",
+        "--window",
+        "late=2025-06-24..2025-06-28/2",
+    ]
+    result = _cli("backtest", "--history", str(csv), *windows, "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    rows = pl.read_csv(result.stdout.encode())
+    assert {"window", "series", "mase_smartstreets", "mase_seasonal_naive", "ratio"} <= set(
+        rows.columns
+    )
+    assert sorted(zip(rows["window"], rows["series"], strict=True)) == [
+        ("early", "s0"),
+        ("early", "s1"),
+        ("late", "s0"),
+        ("late", "s1"),
+    ]
+    assert rows.filter(pl.col("window") == "late")["hours"].to_list() == [72, 72]
+    table = _cli("backtest", "--history", str(csv), *windows)
+    assert table.returncode == 0 and "vs naive" in table.stdout and "late" in table.stdout
+    bad = _cli("backtest", "--history", str(csv), "--window", "spring=2025-06-01")
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and "--window" in bad.stderr
