@@ -183,6 +183,20 @@ def stored_forecasts(conn: psycopg.Connection, council: str, series: str) -> lis
     )
 
 
+def forecast_series_status(
+    conn: psycopg.Connection, council: str, series: str
+) -> list[dict[str, Any]]:
+    """What the latest forecast of each series knew (``footfall_forecast_series``): when it was
+    made, the end of the last counted hour, today's counts over usual, and why it was withheld
+    (``unknown``, null when it was not)."""
+    return all_rows(
+        conn,
+        "SELECT series, made_at, counted_until, today_ratio, unknown "
+        "FROM footfall_forecast_series WHERE council = %s AND series LIKE %s ORDER BY series",
+        (council, series),
+    )
+
+
 def counter_publication(
     conn: psycopg.Connection, council: str, device_id: str
 ) -> dict[str, Any] | None:

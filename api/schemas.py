@@ -130,7 +130,24 @@ class ForecastPublic(BaseModel):
     zone: str
     counter: str | None = None
     made_at: datetime = Field(description="When the forecast was made.")
-    hours: list[ForecastHourPublic]
+    hours: list[ForecastHourPublic] = Field(
+        description="Hour by hour from now; empty when the forecast is withheld (see unknown)."
+    )
+    counted_until: datetime | None = Field(
+        default=None,
+        description="End of the last counted hour the forecast knew: its first hours lean on "
+        "today's counts so far (see today_vs_usual).",
+    )
+    today_vs_usual: float | None = Field(
+        default=None,
+        description="Today's counts up to counted_until over the usual for those hours "
+        "(1.0 = as usual): the departure the next hours are forecast to carry on, in part.",
+    )
+    unknown: str | None = Field(
+        default=None,
+        description="Why there is no forecast now (a counter that stopped counting, or counts a "
+        "trickle of its usual day); null when there is one.",
+    )
 
 
 class BumpPublic(BaseModel):

@@ -36,6 +36,7 @@ __all__ = [
     "Prepared",
     "check_horizon",
     "forecast_series",
+    "forecast_with_status",
     "prepare",
     "unknown_now",
 ]
@@ -197,6 +198,27 @@ def forecast_series(
     ValueError
         A horizon outside 1..168, or a naive ``now``.
     """
+    made, unknown = forecast_with_status(
+        history, horizon, calendar=calendar, now=now, params=params, weather=weather
+    )
+    if include_unknown:
+        return made
+    for name, why in sorted(unknown.items()):
+        log.info("no forecast for %s: %s", name, why)
+    return made.filter(~pl.col("series").is_in(list(unknown)))
+
+
+def forecast_with_status(
+    history: pl.DataFrame,
+    horizon: int,
+    *,
+    calendar: Calendar | None = None,
+    now: datetime | None = None,
+    params: ForecastParams | None = None,
+    weather: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """:func:`forecast_series` of every series, broken ones included, and the reason each
+    broken one should read "unknown" (see :func:`unknown_now`)."""
     params = params or ForecastParams()
     prepared = prepare(
         history, horizon, calendar or Calendar(), now, params.stuck_zero_hours, weather
@@ -228,9 +250,4 @@ def forecast_series(
         pl.Series("lo80", lo * uplift),
         pl.Series("hi80", hi * uplift),
     ).sort("series", "ts")
-    if include_unknown:
-        return made
-    unknown = unknown_now(grid, targets)
-    for name, why in sorted(unknown.items()):
-        log.info("no forecast for %s: %s", name, why)
-    return made.filter(~pl.col("series").is_in(list(unknown)))
+    return made, unknown_now(grid, targets)

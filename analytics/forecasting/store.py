@@ -6,6 +6,7 @@ Forecasts are made by a scheduled refresh (``smartstreets forecast refresh``) an
 
 import logging
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import psycopg
@@ -13,7 +14,7 @@ import psycopg
 from analytics.forecasting.calendar import Calendar, Event
 from analytics.forecasting.calendars import CALENDARS
 from analytics.forecasting.errors import HistoryError
-from analytics.forecasting.model import forecast_series
+from analytics.forecasting.model import forecast_with_status
 from analytics.forecasting.weather import SCHEMA as WEATHER_SCHEMA
 from ingest.db.councils import require_council
 
@@ -108,6 +109,32 @@ def stored_weather(
     return pl.DataFrame(rows, schema=WEATHER_SCHEMA, orient="row") if rows else None
 
 
+def _series_status(
+    history: pl.DataFrame, start: datetime, tz: str, unknown: dict[str, str]
+) -> pl.DataFrame:
+    """Per series: the end of its last counted hour before ``start``, today's counts so far
+    (from local midnight) over the usual for those hours, and why it is unknown (or null)."""
+    midnight = (
+        start.astimezone(ZoneInfo(tz)).replace(hour=0, minute=0, second=0, microsecond=0)
+    ).astimezone(UTC)
+    known = history.filter(pl.col("ts") < start, pl.col("count").is_not_null())
+    last = known.group_by("series").agg((pl.col("ts").max() + timedelta(hours=1)).alias("until"))
+    today = _usual(history, known.filter(pl.col("ts") >= midnight)).filter(pl.col("usual") > 0)
+    ratio = today.group_by("series").agg(
+        (pl.col("count").sum() / pl.col("usual").sum()).alias("today_ratio")
+    )
+    why = pl.DataFrame(
+        {"series": list(unknown), "unknown": list(unknown.values())},
+        schema={"series": pl.String, "unknown": pl.String},
+    )
+    return (
+        last.join(ratio, on="series", how="left")
+        .join(why, on="series", how="left")
+        .select("series", "until", "today_ratio", "unknown")
+        .sort("series")
+    )
+
+
 def refresh_forecasts(conn: psycopg.Connection, council: str, now: datetime | None = None) -> int:
     """Forecast the next 48 hours of every zone and counter of ``council`` and store them,
     replacing the previous forecasts. Returns the rows stored."""
@@ -120,17 +147,29 @@ def refresh_forecasts(conn: psycopg.Connection, council: str, now: datetime | No
     start = now.replace(minute=0, second=0, microsecond=0)
     weather = stored_weather(conn, council, start - HISTORY, start + timedelta(hours=HORIZON_H))
     try:
-        made = forecast_series(history, HORIZON_H, calendar=calendar, now=start, weather=weather)
+        made, unknown = forecast_with_status(
+            history, HORIZON_H, calendar=calendar, now=start, weather=weather
+        )
     except HistoryError as exc:
         log.info("no forecast for %s yet: %s", council, exc)
         return 0
-    made = _usual(history, made)
+    for name, why in sorted(unknown.items()):
+        log.info("no forecast for %s of %s: %s", name, council, why)
+    status = _series_status(history, start, calendar.timezone, unknown)
+    made = _usual(history, made.filter(~pl.col("series").is_in(list(unknown))))
     records = [
         (council, r["series"], r["ts"], r["forecast"], r["lo80"], r["hi80"], r["usual"], now)
         for r in made.iter_rows(named=True)
     ]
     with conn.transaction():
         conn.execute("DELETE FROM footfall_forecast WHERE council = %s", (council,))
+        conn.execute("DELETE FROM footfall_forecast_series WHERE council = %s", (council,))
+        conn.cursor().executemany(
+            "INSERT INTO footfall_forecast_series "
+            "(council, series, made_at, counted_until, today_ratio, unknown) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            [(council, name, now, *facts) for name, *facts in status.iter_rows()],
+        )
         with conn.cursor().copy(
             "COPY footfall_forecast (council, series, ts, forecast, lo80, hi80, usual, made_at) "
             "FROM STDIN"

@@ -24,6 +24,7 @@ from api.busy_queries import local_days, zone_peaks, zone_visit_hours
 from api.deps import Conn, CouncilPath, get_conn, known_council
 from api.queries import (
     counter_publication,
+    forecast_series_status,
     stored_forecasts,
     zone_counts_now,
 )
@@ -119,26 +120,40 @@ async def zones_now(council: CouncilPath, request: Request) -> Response:
     return await _cached(request, "zones/now", council, _zones_now, max_age=60)
 
 
-def _forecasts(rows: list[dict[str, Any]]) -> list[ForecastPublic]:
+def _forecasts(rows: list[dict[str, Any]], status: list[dict[str, Any]]) -> list[ForecastPublic]:
+    """Forecasts per series from stored hours and what each series' forecast knew; a series
+    whose forecast was withheld comes with no hours and the reason."""
     by_series: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_series[row["series"]].append(row)
+    facts = {f["series"]: f for f in status}
     out = []
-    for series, hours in by_series.items():
+    for series in sorted(set(by_series) | {n for n, f in facts.items() if f["unknown"]}):
+        hours, fact = by_series.get(series, []), facts.get(series, {})
         kind, _, name = series.partition(":")
+        ratio = fact.get("today_ratio")
         out.append(
             ForecastPublic(
                 zone=name if kind == "zone" else "",
                 counter=name if kind == "counter" else None,
-                made_at=hours[0]["made_at"],
+                made_at=hours[0]["made_at"] if hours else fact["made_at"],
                 hours=[ForecastHourPublic.model_validate(h) for h in hours],
+                counted_until=fact.get("counted_until"),
+                today_vs_usual=None if ratio is None else round(ratio, 2),
+                unknown=fact.get("unknown"),
             )
         )
     return out
 
 
+def _stored(conn: psycopg.Connection, council: str, series: str) -> list[ForecastPublic]:
+    return _forecasts(
+        stored_forecasts(conn, council, series), forecast_series_status(conn, council, series)
+    )
+
+
 def _zones_forecast(conn: psycopg.Connection, council: str, settings: ApiSettings) -> bytes:
-    return _FORECASTS.dump_json(_forecasts(stored_forecasts(conn, council, "zone:%")))
+    return _FORECASTS.dump_json(_stored(conn, council, "zone:%"))
 
 
 @router.get("/zones/forecast", response_model=list[ForecastPublic])
@@ -156,7 +171,7 @@ def zone_forecast(
     response: Response,
 ) -> ForecastPublic:
     """The next 48 hours of one zone."""
-    found = _forecasts(stored_forecasts(conn, council, f"zone:{zone}"))
+    found = _stored(conn, council, f"zone:{zone}")
     if not found:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"no forecast for zone {zone!r} (unknown zone, or none yet)"
@@ -187,7 +202,7 @@ def counter_forecast(
             f"zone {facts['zone']!r} has fewer than {MIN_COUNTERS_PUBLIC} counters: only the "
             "zone's figures are published",
         )
-    found = _forecasts(stored_forecasts(conn, council, f"counter:{device_id}"))
+    found = _stored(conn, council, f"counter:{device_id}")
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no forecast for {device_id!r} yet")
     result = found[0].model_copy(update={"zone": facts["zone"]})

@@ -190,3 +190,37 @@ def test_chart_renders_in_headless_chromium(
 
     assert pixels_near(FORECAST) > 250 * len(zones), "forecast line not drawn"
     assert pixels_near(BAND, 4) > 2000 * len(zones), "likely-range band not drawn"
+
+
+def test_forecasts_say_what_they_knew_and_why_one_is_withheld(
+    client: TestClient, conn: psycopg.Connection, council: str, zones: dict[str, list[str]]
+) -> None:
+    """Each forecast carries the end of its last counted hour and today's counts against
+    usual; a zone whose forecast was withheld is listed with no hours and the reason."""
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    conn.execute(
+        "DELETE FROM footfall_forecast WHERE council = %s AND series = 'zone:station'", (council,)
+    )
+    conn.cursor().executemany(
+        "INSERT INTO footfall_forecast_series "
+        "(council, series, made_at, counted_until, today_ratio, unknown) "
+        "VALUES (%s, %s, %s, %s, %s, %s)",
+        [
+            (council, "zone:high-street", now, now, 1.234, None),
+            (
+                council,
+                "zone:station",
+                now,
+                now - timedelta(days=2),
+                None,
+                "only 0 of the last 24 hours counted",
+            ),
+        ],
+    )
+    body = {f["zone"]: f for f in client.get(f"/v1/councils/{council}/zones/forecast").json()}
+    assert body["high-street"]["today_vs_usual"] == 1.23
+    assert body["high-street"]["unknown"] is None and len(body["high-street"]["hours"]) == 48
+    assert datetime.fromisoformat(body["high-street"]["counted_until"]) == now
+    station = client.get(f"/v1/councils/{council}/zones/station/forecast").json()
+    assert station["hours"] == [] and "last 24 hours" in station["unknown"]
+    assert body["station"]["unknown"] == station["unknown"]

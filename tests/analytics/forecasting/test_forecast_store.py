@@ -82,6 +82,15 @@ def test_refresh_stores_48_hours_per_series_with_usual(
     for _series, n, first, ordered, usual in rows:
         assert n == HORIZON_H and ordered and usual
         assert first == NOW.replace(minute=0)
+    status = conn.execute(
+        "SELECT series, counted_until, today_ratio, unknown FROM footfall_forecast_series "
+        "WHERE council = %s ORDER BY series",
+        (council,),
+    ).fetchall()
+    assert len(status) == 3
+    for _series, until, ratio, unknown in status:
+        assert unknown is None and until <= NOW.replace(minute=0)
+        assert ratio == pytest.approx(1.0, abs=0.1)  # today is like the weeks before
     busy = conn.execute(
         "SELECT forecast, usual FROM footfall_forecast WHERE council = %s "
         "AND series = 'zone:market' AND ts = %s",
