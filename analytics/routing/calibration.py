@@ -17,22 +17,10 @@ MIN_INTERVAL_H = 12.0
 """Shortest interval between collections that counts: shorter ones are repeat visits."""
 
 
-def edinburgh_fill_rates(path: Path | str) -> list[float]:
-    """Physical fill rates between consecutive collections of each Edinburgh bin.
-
-    Parameters
-    ----------
-    path
-        The Edinburgh collections file (gzipped CSV with ``site_id``, ``collected_at_local``,
-        ``fill_before_pct`` and ``fill_after_pct``).
-
-    Returns
-    -------
-    list[float]
-        One rate per interval longer than ``MIN_INTERVAL_H``, in percent of the bin's physical
-        volume per day: ``(fill_before - previous fill_after) * 0.8 / days``.
-    """
-    frame = (
+def _intervals(path: Path | str) -> pl.DataFrame:
+    """Each Edinburgh bin's intervals between consecutive collections, longer than
+    ``MIN_INTERVAL_H``: ``site_id``, ``days`` and ``rise`` (sensor percentage points)."""
+    return (
         pl.read_csv(
             path,
             columns=["site_id", "collected_at_local", "fill_before_pct", "fill_after_pct"],
@@ -55,5 +43,56 @@ def edinburgh_fill_rates(path: Path | str) -> list[float]:
         )
         .filter(pl.col("days") > MIN_INTERVAL_H / 24)
     )
+
+
+def edinburgh_fill_rates(path: Path | str) -> list[float]:
+    """Physical fill rates between consecutive collections of each Edinburgh bin.
+
+    Parameters
+    ----------
+    path
+        The Edinburgh collections file (gzipped CSV with ``site_id``, ``collected_at_local``,
+        ``fill_before_pct`` and ``fill_after_pct``).
+
+    Returns
+    -------
+    list[float]
+        One rate per interval longer than ``MIN_INTERVAL_H``, in percent of the bin's physical
+        volume per day: ``(fill_before - previous fill_after) * 0.8 / days``. A bin emptied
+        often has many intervals, so these over-represent fast bins (see
+        :func:`edinburgh_bin_rates`).
+    """
+    frame = _intervals(path)
     rates = frame["rise"] * PHYSICAL_PER_SENSOR_PCT / frame["days"]
     return [float(r) for r in rates]
+
+
+def edinburgh_bin_rates(path: Path | str, min_days: float = 14.0) -> list[float]:
+    """Each Edinburgh bin's physical fill rate: its rises summed over the days they cover.
+
+    Parameters
+    ----------
+    path
+        The Edinburgh collections file.
+    min_days
+        Bins whose intervals cover fewer days are left out (too little to say).
+
+    Returns
+    -------
+    list[float]
+        One rate per bin, in percent of its physical volume per day. This is the distribution
+        a town's bins are drawn from: each bin counts once, however often it is emptied.
+    """
+    per_bin = (
+        _intervals(path)
+        .group_by("site_id")
+        .agg(pl.col("rise").clip(lower_bound=0).sum(), pl.col("days").sum())
+        .filter(pl.col("days") >= min_days)
+    )
+    rates = per_bin["rise"] * PHYSICAL_PER_SENSOR_PCT / per_bin["days"]
+    return [float(r) for r in rates]
+
+
+def edinburgh_intervals(path: Path | str) -> list[float]:
+    """Days between consecutive collections of each Edinburgh bin (repeat visits left out)."""
+    return [float(d) for d in _intervals(path)["days"]]

@@ -220,8 +220,8 @@ def _evaluate_one(params: EvaluationParams, as_json: bool) -> None:
         f"{by['multi-day'].overflow_bin_hours:.1f} overflow bin-hours against "
         f"{daily.overflow_bin_hours:.1f}.\n"
         f"No policy without overflow can drive less than the lower bound, {bound.km:.1f} km "
-        f"({fewer(BOUND):.1f}% fewer than daily): on the true litter, the larger of "
-        f"each bin's fewest emptyings times its shortest arc in, and over windows of days "
-        f"the spanning tree of the depot and the bins that must be emptied within them "
+        f"({fewer(BOUND):.1f}% fewer than daily): on the true litter, the least km per day "
+        f"giving every window of days a tour of the depot and the bins that must be emptied "
+        f"within it, and each bin's fewest emptyings times its shortest arc in "
         f"(analytics/routing/bound.py)."
     )

@@ -33,7 +33,7 @@ from simulators.world import build_world
 # "foresight" is a bound, not a policy: smartstreets' selection and routing fed the true future
 # fill instead of forecasts, to show how much of the gap to any target is forecasting.
 # "multi-day" chooses each bin's visit day within a horizon (analytics.routing.multiday).
-# "lower bound" is no policy: km no policy can beat without overflow (multiday.km_lower_bound).
+# "lower bound" is no policy: km no policy can beat without overflow (bound.km_lower_bound).
 # "+ 2nd passes" adds a second pass, late in the shift, to bins forecast to fill over 100% in
 # the day; "bigger bins" instead doubles the capacity of the bins that filled over 100% on some
 # day of the warm-up (their litter in percent halves; loads in litres are not doubled).
