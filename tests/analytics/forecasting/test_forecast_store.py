@@ -15,6 +15,7 @@ from analytics.forecasting.store import (
     hourly_history,
     refresh_forecasts,
 )
+from ingest.db.connect import refresh_rollups
 from ingest.db.registry import DeviceCreate, import_devices
 
 NOW = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
@@ -47,6 +48,9 @@ def counters(conn: psycopg.Connection, council: str, uid: str) -> list[str]:
                 count = 40 + 60 * (9 <= start.hour <= 17) + 20 * (start.weekday() == 5)
                 count += start.hour % 3 if start.hour != 13 else 0  # real counts vary
                 copy.write_row((council, d, "market", start, start + timedelta(hours=1), count))
+    # On TimescaleDB another test's refresh job may have moved the rollups' watermark past these
+    # hours; the same call a backfill makes materialises them.
+    refresh_rollups(conn, end - timedelta(days=36), end + timedelta(hours=1))
     return ids
 
 
