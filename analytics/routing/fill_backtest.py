@@ -82,13 +82,13 @@ def _coarse_estimates(
     lo_h, hi_h = window
     wanted = np.flatnonzero(np.isfinite(rows.remaining) & (rows.t >= lo_h) & (rows.t < hi_h))
     est = rows.analog[wanted] if boost is None else rolling_estimates(rows, wanted, boost)
-    out = {}
-    for k, (med, lo, hi) in zip(wanted, est, strict=True):
-        bin_id = rows.bins[int(rows.bin[k])]
-        step = reading_step_h(series[bin_id])
-        grid = on_readings(np.array([[med, lo, hi]]), step)[0] if np.isfinite(hi) else (med, lo, hi)
-        out[bin_id, int(rows.index[k])] = (float(grid[0]), float(grid[1]), float(grid[2]))
-    return out
+    steps = {b: reading_step_h(s) for b, s in series.items()}
+    names = [rows.bins[int(rows.bin[k])] for k in wanted]
+    grid = on_readings(est, np.array([steps[b] for b in names]))
+    return {
+        (b, int(rows.index[k])): (float(m), float(lo), float(hi))
+        for b, k, (m, lo, hi) in zip(names, wanted, grid, strict=True)
+    }
 
 
 def backtest(

@@ -150,16 +150,18 @@ def rolling_estimates(
     return out
 
 
-def on_readings(est: Floats, step_h: float) -> Floats:
-    """(median, lower, upper) hours left, put on a grid of readings ``step_h`` apart: a
-    crossing is seen at a reading, so the interval runs from the reading at or before its
-    lower bound to the one at or after its upper bound, and the median is the nearest."""
-    if step_h <= 0:
+def on_readings(est: Floats, step_h: float | Floats) -> Floats:
+    """(median, lower, upper) hours left, put on a grid of readings ``step_h`` apart (one
+    step, or one per row; 0 leaves a row as it is): a crossing is seen at a reading, so the
+    interval runs from the reading at or before its lower bound to the one at or after its
+    upper bound, and the median is the nearest. Infinite bounds stay infinite."""
+    if np.ndim(step_h) == 0 and float(step_h) <= 0:
         return est
-    grid = np.asarray(est, dtype=np.float64) / step_h
-    return (
-        np.column_stack((np.round(grid[:, 0]), np.floor(grid[:, 1]), np.ceil(grid[:, 2]))) * step_h
-    )
+    est = np.asarray(est, dtype=np.float64)
+    step = np.broadcast_to(np.asarray(step_h, dtype=np.float64), est.shape[:1])[:, None]
+    grid = est / np.where(step > 0, step, 1.0)
+    snapped = np.column_stack((np.round(grid[:, 0]), np.floor(grid[:, 1]), np.ceil(grid[:, 2])))
+    return np.where(step > 0, snapped * step, est)
 
 
 def forecast_bins(
@@ -198,8 +200,7 @@ def forecast_bins(
             continue
         s = coarse[bin_id]
         hours = made[bin_id]
-        if np.isfinite(hours[2]):
-            hours = on_readings(hours[None, :], reading_step_h(s))[0]
+        hours = on_readings(hours[None, :], reading_step_h(s))[0]
         when = max(r.ts for r in histories[bin_id])
         within = [
             when + timedelta(hours=float(h)) if h <= horizon_days * DAY_H else None for h in hours
