@@ -306,18 +306,26 @@ def test_workers_command_runs_a_shared_group(
             wait_online(mosquitto.url, prefix, f"ingest-{uid}-{i}")
         publish(mosquitto.url, f"pub-{uid}", stream.messages(3000))
         wait_for(lambda: stream.complete(conn), timeout=60, what="every message stored")
-        received = []
-        for p in (port, port + 1):
-            with urllib.request.urlopen(f"http://127.0.0.1:{p}/metrics", timeout=5) as r:
-                text = r.read().decode()
-            received.append(
-                sum(
-                    float(line.rsplit(" ", 1)[1])
-                    for line in text.splitlines()
-                    if line.startswith("smartstreets_ingest_received_total")
+
+        def received() -> list[float]:
+            counts = []
+            for p in (port, port + 1):
+                with urllib.request.urlopen(f"http://127.0.0.1:{p}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+                counts.append(
+                    sum(
+                        float(line.rsplit(" ", 1)[1])
+                        for line in text.splitlines()
+                        if line.startswith("smartstreets_ingest_received_total")
+                    )
                 )
-            )
-        assert all(r > 0 for r in received) and sum(received) == 3000, received
+            return counts
+
+        # A worker counts a batch once its writer reports the commit, a moment after the rows
+        # become visible, so the counters may trail the table briefly.
+        wait_for(lambda: sum(received()) >= 3000, timeout=30, what="every message counted")
+        counts = received()
+        assert all(r > 0 for r in counts) and sum(counts) == 3000, counts
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
