@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import typer
+from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from deploy.cli import app
@@ -18,9 +19,12 @@ runner = CliRunner()
 
 
 def _paths(command: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path, asked of click as it asks (subcommands load when named)."""
     found = [prefix]
-    for name, sub in getattr(command, "commands", {}).items():
-        found += _paths(sub, (*prefix, name))
+    if isinstance(command, TyperGroup):
+        ctx = typer.Context(command)
+        for name in command.list_commands(ctx):
+            found += _paths(command.get_command(ctx, name), (*prefix, name))
     return found
 
 

@@ -103,8 +103,9 @@ def _check_cli(argv: list[str]) -> None:
     while hasattr(command, "commands"):
         i = _split_at_subcommand(command, args)
         parent = command.make_context(command.name or "", args[:i], parent, resilient_parsing=True)
-        assert args[i] in command.commands, f"no command {args[i]!r} in {argv}"
-        command, args = command.commands[args[i]], args[i + 1 :]
+        sub = command.get_command(parent, args[i])  # subcommands load when named
+        assert sub is not None, f"no command {args[i]!r} in {argv}"
+        command, args = sub, args[i + 1 :]
     try:
         command.make_context(command.name or "", list(args), parent)
     except Exception as exc:  # click's usage errors, whichever click typer carries
