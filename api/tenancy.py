@@ -13,8 +13,10 @@ own user may ``RESET ROLE``. Every value stays a parameter.
 
 import psycopg
 
-TENANT_ROLE = "smartstreets_tenant"
-"""The role, and the schema of filtering views, of council-scoped requests."""
+from ingest.db.roles import TENANT_ROLE
+
+__all__ = ["COUNCIL_SETTING", "TENANT_ROLE"]
+
 COUNCIL_SETTING = "smartstreets.council"
 """The setting the row-level security policies compare each row's council with."""
 

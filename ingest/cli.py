@@ -15,6 +15,7 @@ from ingest.contract.asyncapi import render_asyncapi
 from ingest.contract.decode import describe_validation_error
 from ingest.contract.topics import Stream
 from ingest.credentials_cli import devices_credentials
+from ingest.db.backup import backup, restore
 from ingest.db.connect import connect
 from ingest.db.migrate import migrate
 from ingest.db.registry import import_devices, read_registry
@@ -206,6 +207,35 @@ def db_retention(
         fail(first_line(exc))
     for table, keep_days in rows:
         print(f"{table}: {keep_days} days")
+
+
+@db_app.command("backup")
+def db_backup(
+    file: Path = typer.Argument(..., help="Where to write the dump (pg_dump custom format)."),
+    database_url: str | None = DatabaseUrlOption,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace FILE if it exists."),
+) -> None:
+    """Dump the database to FILE with pg_dump -Fc, compressed chunks and rollups as they are."""
+    url = database_url_or_fail(database_url)
+    try:
+        done = backup(url, file, overwrite=overwrite)
+    except (IngestError, psycopg.Error) as exc:
+        fail(first_line(exc))
+    print(f"wrote {file}: {done.size_bytes / 1e6:.1f} MB in {done.seconds:.1f} s")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Path = typer.Argument(..., help="A dump written by 'smartstreets db backup'."),
+    database_url: str | None = DatabaseUrlOption,
+) -> None:
+    """Restore FILE into an empty database (TimescaleDB pre/post restore; docs/production.md)."""
+    url = database_url_or_fail(database_url)
+    try:
+        done = restore(url, file)
+    except (IngestError, psycopg.Error) as exc:
+        fail(first_line(exc))
+    print(f"restored {file} in {done.seconds:.1f} s")
 
 
 @devices_app.command("import")
