@@ -143,7 +143,10 @@ class Outcome:
 
     @property
     def rate(self) -> float:
-        return self.done / self.seconds if self.seconds > 0 else 0.0
+        """Messages a second from the MQTT session's start to the last commit (or ack): what
+        the process does once running, not how long Python takes to start."""
+        busy = self.seconds - (self.connect_s or 0.0)
+        return self.done / busy if busy > 0 else 0.0
 
 
 class LineReader:

@@ -17,7 +17,8 @@ COLUMNS = ("contender", "messages", "seconds", "msg/s", "vs bare", "connect s", 
 EXPLAINED = (
     "seconds: from starting the process until the backlog was drained (rows committed for "
     "ingest and naive, messages acknowledged for bare); connect s: the part of it until the "
-    "MQTT session was up; RSS MB: peak (VmHWM), summed over the processes of a run."
+    "MQTT session was up; msg/s: messages over (seconds - connect s), from the session's start "
+    "to the last commit; RSS MB: peak (VmHWM), summed over the processes of a run."
 )
 
 # Wide enough for the results table when the output goes to a file or a pipe.

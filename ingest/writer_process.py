@@ -10,6 +10,8 @@ after writing what it still holds.
 """
 
 import logging
+import queue
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -144,52 +146,120 @@ def _report(
 
 
 def run_writer(config: WriterConfig, inbound: Connection, outbound: Connection) -> None:
-    """Entry point of the writer process."""
+    """Entry point of the writer process.
+
+    Two stages, so decoding the next batch overlaps the database's work on this one: the main
+    thread gathers and decodes, a database thread writes, commits and reports. At most
+    ``_AHEAD`` decoded batches wait between them; while the database is down the database
+    thread keeps retrying, the main thread stops reading the pipe, and the backpressure reaches
+    the broker as before.
+    """
     logging.basicConfig(
         level=config.log_level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    db: psycopg.Connection | None = None
-    writer: StreamWriter | None = None
+    stage = _DatabaseStage(config, outbound)
     batch: list[Raw] = []
     open_pipe = True
-    delay = 0.5
     linger = config.flush_ms / 1000
-    while open_pipe or batch:
-        if open_pipe and len(batch) < config.batch_size:
-            open_pipe = _gather(inbound, batch, config.batch_size, linger)
-        if not batch:
-            continue
-        raws = batch[: config.batch_size]
-        bridged = config.bridge is not None
-        messages = [] if bridged else _decode_all(config.prefix, raws, config.client_id)
-        started = time.perf_counter()
+    bridged = config.bridge is not None
+    try:
+        while (open_pipe or batch) and stage.alive:
+            if open_pipe and len(batch) < config.batch_size:
+                open_pipe = _gather(inbound, batch, config.batch_size, linger)
+            if not batch:
+                continue
+            raws = batch[: config.batch_size]
+            del batch[: len(raws)]
+            # Uplinks need the database to find their devices: the database thread decodes them.
+            messages = [] if bridged else _decode_all(config.prefix, raws, config.client_id)
+            stage.put((raws, messages))
+    finally:
+        stage.finish()
+        outbound.close()
+
+
+_AHEAD = 2
+"""Decoded batches that may wait for the database thread."""
+
+
+Batch = tuple[list[Raw], list[Message]]
+
+
+class _DatabaseStage:
+    """The database thread and the hand-over to it."""
+
+    def __init__(self, config: WriterConfig, outbound: Connection) -> None:
+        self._queue: queue.Queue[Batch | None] = queue.Queue(_AHEAD)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(config, outbound), name="ingest-db", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def put(self, item: Batch | None) -> None:
+        """Hand a batch over; waits while the database thread is busy, never once it died."""
+        while self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        """Let the thread write what it holds and stop; raise what ended it early, if anything."""
+        self.put(None)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def _run(self, config: WriterConfig, outbound: Connection) -> None:
         try:
-            if db is None or db.closed:
-                db = connect(config.database_url)
-                writer = StreamWriter(db, writer.cache if writer else None)
-            assert writer is not None
-            if bridged:
-                messages = _decode_uplinks(writer, config, raws)
-            result = writer.write(messages)
-        except psycopg.OperationalError as exc:
-            outbound.send(("error", first_line(exc)))
-            log.warning(
-                "write of %d messages failed (%s); retrying in %.1fs",
-                len(raws),
-                first_line(exc),
-                delay,
-            )
-            if db is not None:
-                db.close()
-            db = None
-            time.sleep(delay)
-            delay = min(delay * 2, 15)
-            continue
+            _write_loop(config, self._queue, outbound)
+        except BaseException as exc:  # re-raised by finish(), in the main thread
+            self._failure = exc
+
+
+def _write_loop(
+    config: WriterConfig, decoded: "queue.Queue[Batch | None]", outbound: Connection
+) -> None:
+    """The database thread: write each decoded batch until it commits, then report it."""
+    db: psycopg.Connection | None = None
+    writer: StreamWriter | None = None
+    delay = 0.5
+    while (item := decoded.get()) is not None:
+        raws, messages = item
+        while True:
+            started = time.perf_counter()
+            try:
+                if db is None or db.closed:
+                    db = connect(config.database_url)
+                    writer = StreamWriter(db, writer.cache if writer else None)
+                assert writer is not None
+                if config.bridge is not None:
+                    messages = _decode_uplinks(writer, config, raws)
+                result = writer.write(messages)
+            except psycopg.OperationalError as exc:
+                outbound.send(("error", first_line(exc)))
+                log.warning(
+                    "write of %d messages failed (%s); retrying in %.1fs",
+                    len(raws),
+                    first_line(exc),
+                    delay,
+                )
+                if db is not None:
+                    db.close()
+                db = None
+                time.sleep(delay)
+                delay = min(delay * 2, 15)
+                continue
+            break
         delay = 0.5
         outbound.send(("done", _report(raws, messages, time.perf_counter() - started, result)))
-        del batch[: len(raws)]
     if db is not None:
         db.close()
-    outbound.close()

@@ -4,6 +4,7 @@ A reading is published to ``{prefix}/v1/{council}/{stream}/{device_id}``. The sa
 topics for simulators and devices and parse them in ingest, so the two can never disagree.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -72,10 +73,13 @@ def status_topic(prefix: str, client_id: str) -> str:
     return f"{prefix}/status/{client_id}"
 
 
+@functools.lru_cache(maxsize=65_536)
 def parse_topic(prefix: str, topic: str) -> TopicParts:
     """Split a device topic into its council, stream and device id.
 
-    Raises :class:`InvalidTopic` with a reason a device maker can act on.
+    Raises :class:`InvalidTopic` with a reason a device maker can act on. A device publishes on
+    one topic, so the answers for the last 65,536 topics are kept (a fifth of the writer's
+    decoding time went here).
     """
     head = f"{prefix}/{CONTRACT_VERSION}/"
     if not topic.startswith(head):
