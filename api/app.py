@@ -11,7 +11,7 @@ from analytics.routing.settings import RoutingSettings
 from api.errors import VALIDATION_RESPONSE, install_error_handlers
 from api.metrics import install_metrics
 from api.open_data_settings import OpenDataSettings
-from api.rate_limit import DriveLimits
+from api.rate_limit import DriveLimits, limiter
 from api.routers import (
     busy_page,
     council_profile,
@@ -34,6 +34,7 @@ from api.routers import (
 )
 from api.security import install_security
 from api.settings import ApiSettings
+from api.shared_limiter import SharedBuckets
 from ingest.db.connect import open_pool
 from ingest.settings import ServiceSettings
 
@@ -45,6 +46,7 @@ def create_app(
 ) -> FastAPI:
     """Build the API; the database pool opens with the app and closes with it."""
     database_url = services.require_database()
+    shared = SharedBuckets(database_url) if settings.rate_limit_shared else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,6 +62,8 @@ def create_app(
             yield
         finally:
             app.state.pool.close()
+            if shared is not None:
+                await shared.close()
 
     app = FastAPI(
         title="smartstreets",
@@ -71,7 +75,8 @@ def create_app(
     app.state.settings = settings
     app.state.mqtt_url = services.mqtt_url
     app.state.mqtt_prefix = services.mqtt_prefix
-    app.state.drive_limits = DriveLimits(settings)
+    app.state.rate_buckets = shared
+    app.state.drive_limits = DriveLimits(settings, shared)
     app.state.routing = routing or RoutingSettings()
     for module in (
         health,
@@ -94,7 +99,9 @@ def create_app(
         council_profile,
     ):
         app.include_router(module.router)
+    health.install_probes(app, settings.health_cache_s)
     install_error_handlers(app)
-    install_security(app, settings, tile_url=app.state.routing.tile_url)
+    public_limit = limiter("public", settings.rate_limit_per_min, settings.rate_limit_burst, shared)
+    install_security(app, settings, public_limit, tile_url=app.state.routing.tile_url)
     install_metrics(app)
     return app

@@ -65,7 +65,8 @@ def api(
         min=1,
         max=64,
         help="Worker processes sharing the port (about one per CPU core); each has its own "
-        "database pool of SMARTSTREETS_API_POOL_SIZE connections.",
+        "database pool of SMARTSTREETS_API_POOL_SIZE connections. With more than one the rate "
+        "limits are shared through the database (SMARTSTREETS_API_RATE_LIMIT_SHARED).",
     ),
     database_url: str | None = DatabaseUrlOption,
     mqtt_url: str | None = MqttUrlOption,
@@ -101,6 +102,8 @@ def api(
     for name, value in chosen.items():
         if value:
             os.environ[f"SMARTSTREETS_{name}"] = str(value)
+    if settings.rate_limit_shared is None:  # one limit across the workers, not one per worker
+        os.environ["SMARTSTREETS_API_RATE_LIMIT_SHARED"] = "true"
     uvicorn.run(
         "api.cli:app_from_environment",
         factory=True,

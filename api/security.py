@@ -2,10 +2,12 @@
 
 Public endpoints (the pages, zones, forecasts, open data) need no token, so the only thing
 between them and a careless scraper is a per-address rate limit: a token bucket per client,
-``rate_limit_burst`` requests at once refilled at ``rate_limit_per_min``. Only those endpoints
-are limited and only those answer cross-origin requests; every response carries the security
-headers. The middleware is plain ASGI (no ``BaseHTTPMiddleware``) and does O(1) work per request
-because it sits on the hot path of the public endpoints.
+``rate_limit_burst`` requests at once refilled at ``rate_limit_per_min``, in this process or
+shared by all of them (:mod:`api.shared_limiter`). Only those endpoints are limited and only
+those answer cross-origin requests; every response carries the security headers. The middleware
+is plain ASGI (no ``BaseHTTPMiddleware``) and does O(1) work per request (a shared limit: one
+statement every few requests of a client) because it sits on the hot path of the public
+endpoints.
 """
 
 import base64
@@ -17,6 +19,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
@@ -115,8 +118,20 @@ def security_headers(
     return [(k.encode(), v.encode()) for k, v in headers.items()]
 
 
+class Limiter(Protocol):
+    """What every rate limit of the API is: this process's buckets (:class:`RateLimiter`) or
+    buckets shared by all processes (:class:`api.shared_limiter.SharedRateLimiter`)."""
+
+    per_min: int
+    burst: int
+
+    async def spend(self, client: str) -> float:
+        """Spend one of ``client``'s tokens: 0 if it had one, else seconds until it will."""
+
+
 class RateLimiter:
-    """Token buckets per client: ``burst`` requests at once, refilled at ``per_min`` a minute.
+    """Token buckets per client in this process: ``burst`` requests at once, refilled at
+    ``per_min`` a minute.
 
     Single-threaded by design (the event loop): no lock, no await between read and update.
     """
@@ -154,6 +169,10 @@ class RateLimiter:
             return 0.0
         bucket[0] = tokens
         return (1 - tokens) / self._rate
+
+    async def spend(self, client: str) -> float:
+        """:meth:`take`, as a :class:`Limiter`."""
+        return self.take(client)
 
     def _prune(self, now: float) -> None:
         """Forget clients whose buckets have refilled: they are indistinguishable from new ones."""
@@ -207,7 +226,7 @@ class SecurityMiddleware:
     def __init__(
         self,
         app: ASGIApp,
-        limiter: RateLimiter | None,
+        limiter: Limiter | None,
         client: ClientAddress,
         cors_origins: list[str],
         headers: list[tuple[bytes, bytes]],
@@ -238,7 +257,7 @@ class SecurityMiddleware:
             else self.headers
         )
         if public and self.limiter is not None:
-            wait = self.limiter.take(client_key(self.client(scope)))
+            wait = await self.limiter.spend(client_key(self.client(scope)))
             if wait:
                 await self._too_many(send, wait, extra)
                 return
@@ -270,16 +289,14 @@ class SecurityMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def install_security(app: FastAPI, settings: ApiSettings, tile_url: str | None = None) -> None:
-    """Put the rate limit, CORS and security headers in front of ``app``.
+def install_security(
+    app: FastAPI, settings: ApiSettings, limiter: Limiter | None, tile_url: str | None = None
+) -> None:
+    """Put ``limiter`` (the public endpoints' rate limit; None: off), CORS and the security
+    headers in front of ``app``.
 
     ``tile_url`` is the map tile template the pages draw from, which the policy must allow.
     """
-    limiter = (
-        RateLimiter(settings.rate_limit_per_min, settings.rate_limit_burst)
-        if settings.rate_limit_per_min
-        else None
-    )
     policy = content_security_policy(tile_url)
     app.add_middleware(
         SecurityMiddleware,

@@ -15,7 +15,11 @@ class ApiSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port to listen on.")
     pool_size: int = Field(default=8, ge=1, le=200, description="Most database connections.")
     health_cache_s: float = Field(
-        default=5, ge=0, le=300, description="Seconds a broker health probe result is reused."
+        default=5,
+        ge=0,
+        le=300,
+        description="Seconds /health reuses its database and broker probes' results, failures "
+        "included (each process probes each at most once per interval); 0: probe every call.",
     )
     stale_after_min: int = Field(
         default=30,
@@ -43,6 +47,13 @@ class ApiSettings(BaseSettings):
         le=1_000_000,
         description="Requests one client address may make at once before the per-minute rate "
         "applies.",
+    )
+    rate_limit_shared: bool | None = Field(
+        default=None,
+        description="Keep every rate limit's buckets (public, drives, devices, uplinks) in the "
+        "database, shared by all API processes, so a client gets each limit once rather than "
+        "once per process; unset: on when 'smartstreets api --workers' runs more than one. While "
+        "the database is unreachable each process limits on its own.",
     )
     trusted_proxies: list[IPvAnyNetwork] = Field(
         default_factory=list,

@@ -13,15 +13,19 @@ It measures, after a warm-up, for every ``--workers`` value:
 
 * ``client ceiling``: the load generator against a trivial HTTP server in another process (a
   fixed response, no framework): the most this client can measure on this machine;
-* ``health``: the same load on ``GET /health`` (the framework's floor: one pooled connection,
-  three tiny queries, a cached broker probe);
+* ``health``: the same load on ``GET /health`` (the framework's floor: the database and broker
+  probes are cached for ``SMARTSTREETS_API_HEALTH_CACHE_S``, so this is the route alone);
 * ``public``: the two endpoints as served;
+* ``public, … rate limit``: the same with the per-IP rate limit on, at a limit the bench never
+  reaches (1,000,000 a minute and at once): what the limiter costs. With one worker it is the
+  per-process limiter; with more, the limiter shared through the database (leases);
 * ``public, no cache``: the two endpoints with the public response cache off
   (``SMARTSTREETS_API_PUBLIC_CACHE_S=0``), the "before".
 
-The API's per-IP rate limit is switched off (``SMARTSTREETS_API_RATE_LIMIT_PER_MIN=0``): every
-request of the bench comes from 127.0.0.1, so a limiter on would throttle the bench, not measure
-the API. It reports; it does not assert. Run it from the repository root::
+Otherwise the API's per-IP rate limit is switched off (``SMARTSTREETS_API_RATE_LIMIT_PER_MIN=0``):
+every request of the bench comes from 127.0.0.1, so a limit of a client's size would throttle
+the bench, not measure the API. It reports; it does not assert. Run it from the repository
+root::
 
     .venv/bin/python bench/api.py [--seconds 20] [--connections 48] [--workers 1 2]
 """
@@ -58,6 +62,11 @@ COUNCIL = "benchtown"
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/postgres"
 SMARTSTREETS = REPO / ".venv" / "bin" / "smartstreets"
 TARGET_RPS, TARGET_P99_MS = 1000, 50.0
+LIMIT_UNREACHED = {
+    "SMARTSTREETS_API_RATE_LIMIT_PER_MIN": "1000000",
+    "SMARTSTREETS_API_RATE_LIMIT_BURST": "1000000",
+}
+"""The rate limit on, at a size the bench never reaches: what the limiter itself costs."""
 
 
 # -- the database -------------------------------------------------------------------------------
@@ -124,6 +133,9 @@ def main() -> int:
     parser.add_argument("--counters", type=int, default=20, help="Footfall counters.")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-baseline", action="store_true", help="Skip the cache-off runs.")
+    parser.add_argument(
+        "--no-limit", action="store_true", help="Skip the runs with the rate limit on."
+    )
     parser.add_argument("--keep-db", action="store_true", help="Keep the bench database.")
     args = parser.parse_args()
     admin_url = os.environ.get("SMARTSTREETS_BENCH_DATABASE_URL") or os.environ.get(
@@ -138,8 +150,9 @@ def main() -> int:
         f"(the machine may be shared: figures are noisy when it is above ~0.5)"
     )
     print(
-        "rate limit off (SMARTSTREETS_API_RATE_LIMIT_PER_MIN=0): all bench requests come from "
-        "127.0.0.1, and a per-IP limiter would throttle the bench instead of measuring the API"
+        "rate limit off (SMARTSTREETS_API_RATE_LIMIT_PER_MIN=0) but in the 'rate limit' runs: "
+        "all bench requests come from 127.0.0.1, and a per-IP limit of a client's size would "
+        "throttle the bench instead of measuring the API"
     )
     print(
         f"{args.connections} keep-alive connections, {args.warmup:g} s warm-up, "
@@ -163,6 +176,11 @@ def main() -> int:
                     with api_server(url, workers, True, log_path) as (host, port):
                         measure(f"{w}, health", host, port, {"health": "/health"}, args)
                         measure(f"{w}, public", host, port, public, args)
+                    if not args.no_limit:
+                        kind = "shared" if workers > 1 else "per-process"
+                        limited = api_server(url, workers, True, log_path, LIMIT_UNREACHED)
+                        with limited as (host, port):
+                            measure(f"{w}, {kind} limit", host, port, public, args)
                     if baseline:
                         with api_server(url, workers, False, log_path) as (host, port):
                             measure(f"{w}, public, no cache", host, port, public, args)

@@ -35,12 +35,12 @@ def api_server(
     """``smartstreets api`` on a free port, rate limits off and ``extra_env`` set; yields
     (host, port)."""
     port = free_port()
-    env = dict(
-        os.environ,
-        SMARTSTREETS_DATABASE_URL=database_url,
-        SMARTSTREETS_API_RATE_LIMIT_PER_MIN="0",
-        **(extra_env or {}),
-    )
+    env = {
+        **os.environ,
+        "SMARTSTREETS_DATABASE_URL": database_url,
+        "SMARTSTREETS_API_RATE_LIMIT_PER_MIN": "0",
+        **(extra_env or {}),  # may turn the limits back on
+    }
     if not cache:
         env["SMARTSTREETS_API_PUBLIC_CACHE_S"] = "0"
     mqtt = os.environ.get("SMARTSTREETS_BENCH_MQTT_URL") or os.environ.get(

@@ -81,7 +81,7 @@ def _state(request: Request) -> tuple[DeviceLimits, DevicePasswords]:
     if not hasattr(state, "device_readings"):
         settings: ApiSettings = state.settings
         state.device_readings = (
-            DeviceLimits(settings),
+            DeviceLimits(settings, state.rate_buckets),
             DevicePasswords(settings.device_passwords_file),
         )
     found: tuple[DeviceLimits, DevicePasswords] = state.device_readings
@@ -148,7 +148,7 @@ async def post_readings(
         )
     except DeviceRefused as exc:
         raise _refused(exc) from None
-    limits.check_device(device_id)
+    await limits.check_device(device_id)
     body = await read_capped(request, cap, WHAT)
     received_at = datetime.now(UTC)
     max_lines = settings.device_readings_max_lines

@@ -104,7 +104,7 @@ async def upload_drive(council: CouncilPath, request: Request) -> DrivePublic:
     prefix: str = request.app.state.mqtt_prefix
     cap = settings.drive_max_bytes
     refuse_declared(request, cap, "a drive")
-    limits.check_client(limits.address(request.scope))
+    await limits.check_client(limits.address(request.scope))
     await on_pool(request, lambda conn: _require_drives(conn, council))
     body = await read_capped(request, cap, "a drive")
     received_at = datetime.now(UTC)
@@ -114,7 +114,7 @@ async def upload_drive(council: CouncilPath, request: Request) -> DrivePublic:
         await _quarantine(request, council, body, refused, received_at)
         reason = refused.reason.replace("\x00", "\\x00")
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, reason) from None
-    limits.check_trip(council, drive.trip)
+    await limits.check_trip(council, drive.trip)
     stored = await on_pool(request, lambda conn: store_drive(conn, council, drive))
     log.info(
         "drive %s council=%s reports=%d duplicates=%d coverage=%d",

@@ -70,7 +70,7 @@ def _limits(request: Request) -> UplinkLimits:
     state = request.app.state
     if not hasattr(state, "uplink_limits"):
         settings: ApiSettings = state.settings
-        state.uplink_limits = UplinkLimits(settings)
+        state.uplink_limits = UplinkLimits(settings, state.rate_buckets)
     found: UplinkLimits = state.uplink_limits
     return found
 
@@ -118,7 +118,7 @@ async def post_uplink(
     principal = await on_pool(request, check)
     if event is not None and event != UP_EVENT:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    _limits(request).check_token(principal.token_id)
+    await _limits(request).check_token(principal.token_id)
     body = await read_capped(request, MAX_PAYLOAD_BYTES, WHAT)
     received_at = datetime.now(UTC)
     net = Network(network)

@@ -1,6 +1,7 @@
 """Drives uploaded over HTTPS: stored like MQTT reports (pseudonymised, once), refused whole into
 quarantine when malformed, only for councils that opted in, and capped in size and rate."""
 
+import asyncio
 import json
 import random
 import re
@@ -248,23 +249,28 @@ def test_uploads_are_rate_limited_per_client_and_per_trip(
 
 def test_limits_keep_buckets_per_address_and_trip() -> None:
     """Each address (an IPv6 /64 as one) and each trip has its own bucket; 0 turns one off."""
-    limits = DriveLimits(ApiSettings(drive_uploads_per_min=2, drive_uploads_per_trip=1))
-    for _ in range(2):
-        limits.check_client("10.0.0.1")
-        limits.check_client("2001:db8::1")
-    with pytest.raises(HTTPException) as refused:
-        limits.check_client("2001:db8::2")
-    assert refused.value.status_code == 429
-    assert refused.value.headers is not None and int(refused.value.headers["Retry-After"]) >= 1
-    limits.check_client("10.0.0.2")
-    limits.check_trip("c", "t" * 16)
-    limits.check_trip("d", "t" * 16)
-    with pytest.raises(HTTPException):
-        limits.check_trip("c", "t" * 16)
-    off = DriveLimits(ApiSettings(drive_uploads_per_min=0, drive_uploads_per_trip=0))
-    for _ in range(100):
-        off.check_client("10.0.0.1")
-        off.check_trip("c", "t" * 16)
+
+    async def run() -> None:
+        limits = DriveLimits(ApiSettings(drive_uploads_per_min=2, drive_uploads_per_trip=1))
+        for _ in range(2):
+            await limits.check_client("10.0.0.1")
+            await limits.check_client("2001:db8::1")
+        with pytest.raises(HTTPException) as refused:
+            await limits.check_client("2001:db8::2")
+        assert refused.value.status_code == 429
+        assert refused.value.headers is not None
+        assert int(refused.value.headers["Retry-After"]) >= 1
+        await limits.check_client("10.0.0.2")
+        await limits.check_trip("c", "t" * 16)
+        await limits.check_trip("d", "t" * 16)
+        with pytest.raises(HTTPException):
+            await limits.check_trip("c", "t" * 16)
+        off = DriveLimits(ApiSettings(drive_uploads_per_min=0, drive_uploads_per_trip=0))
+        for _ in range(100):
+            await off.check_client("10.0.0.1")
+            await off.check_trip("c", "t" * 16)
+
+    asyncio.run(run())
 
 
 def test_councils_command_shows_and_sets_drives(database_url: str, council: str, uid: str) -> None:
