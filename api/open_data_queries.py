@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 
 from api.pothole_queries import EXPORTED_STATES
-from api.queries import all_rows
+from api.queries import LATEST_BIN_READING, all_rows, latest_since
 from ingest.db.councils import find_council
 
 
@@ -141,14 +141,13 @@ def latest_bin_states(conn: psycopg.Connection, council: str) -> list[dict[str, 
                (SELECT max(collected_at) FROM bin_collection c
                 WHERE c.device_id = d.device_id) AS last_emptied
         FROM device d
-        LEFT JOIN LATERAL (
-            SELECT fill_pct, ts, temperature_c, flags FROM bin_fill b
-            WHERE b.device_id = d.device_id ORDER BY ts DESC LIMIT 1
-        ) f ON true
+        """  # noqa: S608 (a constant fragment, no value)
+        + LATEST_BIN_READING
+        + """
         WHERE d.council = %(council)s AND d.kind = 'bin'
         ORDER BY d.device_id
         """,
-        {"council": council},
+        {"council": council, "recent": latest_since()},
     )
 
 

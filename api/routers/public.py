@@ -14,14 +14,14 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from analytics.forecasting.levels import CrowdThresholds, sentence, zone_crowding, zone_level
 from analytics.forecasting.visit import best_time, hours_by_zone
 from api.busy_queries import local_days, zone_peaks, zone_visit_hours
-from api.deps import Conn, CouncilPath, get_conn, known_council
+from api.deps import CouncilPath, get_conn, known_council
 from api.queries import (
     counter_publication,
     forecast_series_status,
@@ -163,36 +163,29 @@ async def zones_forecast(council: CouncilPath, request: Request) -> Response:
     return await _cached(request, "zones/forecast", council, _zones_forecast, max_age=300)
 
 
-@router.get("/zones/{zone}/forecast", response_model=ForecastPublic)
-def zone_forecast(
-    council: Annotated[str, Depends(known_council)],
-    zone: Annotated[str, Path(max_length=80, description="Zone name, as in /zones/now.")],
-    conn: Conn,
-    response: Response,
-) -> ForecastPublic:
-    """The next 48 hours of one zone."""
+def _zone_forecast(zone: str, conn: psycopg.Connection, council: str, _: ApiSettings) -> bytes:
     found = _stored(conn, council, f"zone:{zone}")
     if not found:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"no forecast for zone {zone!r} (unknown zone, or none yet)"
         )
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return found[0]
+    return found[0].model_dump_json().encode()
 
 
-@router.get(
-    "/counters/{device_id}/forecast",
-    response_model=ForecastPublic,
-    responses={403: {"model": ErrorPublic}},
-)
-def counter_forecast(
-    council: Annotated[str, Depends(known_council)],
-    device_id: Annotated[str, Path(max_length=64)],
-    conn: Conn,
-    response: Response,
-) -> ForecastPublic:
-    """The next 48 hours of one counter, where its zone has at least three counters or the
-    council has chosen to publish per-counter figures."""
+@router.get("/zones/{zone}/forecast", response_model=ForecastPublic)
+async def zone_forecast(
+    council: CouncilPath,
+    zone: Annotated[str, Path(max_length=80, description="Zone name, as in /zones/now.")],
+    request: Request,
+) -> Response:
+    """The next 48 hours of one zone."""
+    render = partial(_zone_forecast, zone)
+    return await _cached(request, f"zones/{zone}/forecast", council, render, max_age=300)
+
+
+def _counter_forecast(
+    device_id: str, conn: psycopg.Connection, council: str, _: ApiSettings
+) -> bytes:
     facts = counter_publication(conn, council, device_id)
     if facts is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no counter {device_id!r} in {council!r}")
@@ -205,6 +198,20 @@ def counter_forecast(
     found = _stored(conn, council, f"counter:{device_id}")
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no forecast for {device_id!r} yet")
-    result = found[0].model_copy(update={"zone": facts["zone"]})
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return result
+    return found[0].model_copy(update={"zone": facts["zone"]}).model_dump_json().encode()
+
+
+@router.get(
+    "/counters/{device_id}/forecast",
+    response_model=ForecastPublic,
+    responses={403: {"model": ErrorPublic}},
+)
+async def counter_forecast(
+    council: CouncilPath,
+    device_id: Annotated[str, Path(max_length=64)],
+    request: Request,
+) -> Response:
+    """The next 48 hours of one counter, where its zone has at least three counters or the
+    council has chosen to publish per-counter figures."""
+    render = partial(_counter_forecast, device_id)
+    return await _cached(request, f"counters/{device_id}/forecast", council, render, max_age=300)
