@@ -1,5 +1,6 @@
 """The FastAPI application factory."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,6 +52,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = open_pool(database_url, max_size=settings.pool_size, name="api")
+        app.state.db_slots = asyncio.Semaphore(settings.pool_size)
         app.state.open_data = OpenDataSettings()
         log.info(
             "API ready with %s, %s, open data %s",

@@ -5,7 +5,8 @@ in the database (``api.tenancy``): its token check, its queries and its writes a
 transaction as the tenant role, committed before the response is sent.
 """
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
 import psycopg
@@ -25,7 +26,36 @@ CouncilPath = Annotated[
 ]
 
 
-def get_conn(request: Request) -> Iterator[psycopg.Connection]:
+DB_WAIT_S = 5
+"""Longest a request waits for its turn at the database (a slot, then a pooled connection)."""
+
+
+async def _db_slot(request: Request) -> AsyncIterator[None]:
+    """A turn at the database, awaited on the event loop.
+
+    A route's connection is taken and given back in worker threads (``get_conn`` is
+    synchronous), and so does the route's own work. Without a limit, a burst of requests could
+    fill every worker thread with waits for a connection while the requests holding the
+    connections waited for a thread to finish in, until the pool gave up after 5 s
+    (``bench/scale.py`` saw 18 requests/s and 503s with 48 clients). At most ``pool_size``
+    requests hold a turn; the rest wait here without taking a thread.
+    """
+    slots: asyncio.Semaphore = request.app.state.db_slots
+    try:
+        await asyncio.wait_for(slots.acquire(), DB_WAIT_S)
+    except TimeoutError:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "database busy, try again shortly"
+        ) from None
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def get_conn(
+    request: Request, _turn: Annotated[None, Depends(_db_slot, scope="function")]
+) -> Iterator[psycopg.Connection]:
     """A pooled connection for the length of a request; 503 if the database is down.
 
     When the path names a council, the connection is confined to it for the whole request, in
@@ -35,7 +65,7 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
     pool = request.app.state.pool
     council = request.path_params.get("council")
     try:
-        with pool.connection(timeout=5) as conn:
+        with pool.connection(timeout=DB_WAIT_S) as conn:
             if council is None:
                 yield conn
                 return

@@ -58,7 +58,7 @@ def public_cache(request: Request) -> ResponseCache:
 
 def _render(request: Request, council: str, render: Render) -> bytes:
     # The same connection and council check as the routes that take them as dependencies.
-    with contextmanager(get_conn)(request) as conn:
+    with contextmanager(get_conn)(request, None) as conn:  # one thread: no turn needed
         known_council(council, conn)
         return render(conn, council, request.app.state.settings)
 
