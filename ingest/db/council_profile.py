@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ingest.db.councils import UnknownCouncil, require_council
 
 SLUG_PATTERN = r"^[a-z0-9-]{1,40}$"
-ZONE_PATTERN = r"^\S(.{0,78}\S)?$"
+ZONE_PATTERN = r"^[^\s\x00-\x1f]([^\x00-\x1f]{0,78}[^\s\x00-\x1f])?$"
+"""A zone name: up to 80 characters, no control characters, no space at either end."""
 LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Z]{2})?$"
 Name = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f]+$")]
 
@@ -118,7 +119,7 @@ class ProfileChange(BaseModel):
     )
     open_data_licence: str | None = Field(
         default=None,
-        pattern=r"^https?://\S+$",
+        pattern=r"^https?://[^\s\x00-\x1f]+$",
         max_length=500,
         description="URL of the open-data licence (default: the deployment's).",
     )
