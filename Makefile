@@ -28,7 +28,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check ingest api analytics simulators dashboards deploy tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/mypy bench/ingest.py bench/simulate.py bench/routing.py bench/forecast.py bench/detector.py bench/detector_sim.py bench/potholes.py bench/coverage.py bench/api.py bench/road_features.py bench/roughness.py bench/drive_upload.py bench/device_http.py bench/bins.py bench/screenshots.py bench/replay.py bench/fill_rates.py bench/scale.py bench/soak.py
+	$(BIN)/mypy bench/ingest.py bench/simulate.py bench/routing.py bench/forecast.py bench/detector.py bench/detector_sim.py bench/potholes.py bench/coverage.py bench/api.py bench/road_features.py bench/roughness.py bench/drive_upload.py bench/device_http.py bench/bins.py bench/screenshots.py bench/replay.py bench/fill_rates.py bench/soak.py bench/scale.py bench/jobs.py
 
 clean:
 	rm -rf $(VENV) .smartstreets .mypy_cache .ruff_cache .pytest_cache

@@ -118,7 +118,14 @@ def unknown_now(grid: pl.DataFrame, targets: pl.DataFrame) -> dict[str, str]:
     (see `broken_reason`): the last 24 hours' counts against the median day of the twelve
     weeks before."""
     start = targets.group_by("series").agg(pl.col("ts").min().alias("start"))
-    known = grid.join(start, on="series").filter(
+    earliest = start["start"].min()
+    # Rows older than every series' reference period first left out: the join is then small.
+    recent_rows = (
+        grid.filter(pl.col("ts") >= earliest - REFERENCE)
+        if isinstance(earliest, datetime)
+        else grid
+    )
+    known = recent_rows.join(start, on="series").filter(
         (pl.col("ts") < pl.col("start")) & (pl.col("ts") >= pl.col("start") - REFERENCE)
     )
     last_day = pl.col("ts") >= pl.col("start") - timedelta(hours=24)

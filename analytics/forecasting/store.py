@@ -73,9 +73,15 @@ def hourly_history(
 
 def _usual(history: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
     """Mean of the same hour of the week over the four weeks before each target hour."""
+    # The target hours look their four weeks up (small joins), rather than shifting the whole
+    # history four times; the same values in the same order (week 1 first) are averaged.
+    wanted = targets.select("series", "ts").unique()
+    past = history.select("series", pl.col("ts").alias("_at"), "count")
     lagged = pl.concat(
         [
-            history.with_columns(pl.col("ts") + timedelta(weeks=w)).select("series", "ts", "count")
+            wanted.with_columns((pl.col("ts") - timedelta(weeks=w)).alias("_at"))
+            .join(past, on=["series", "_at"])
+            .select("series", "ts", "count")
             for w in range(1, 5)
         ]
     )
@@ -135,6 +141,25 @@ def _series_status(
     )
 
 
+def forecasts_to_store(
+    history: pl.DataFrame, calendar: Calendar, start: datetime, weather: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
+    """The refresh's work between reading and storing: the next ``HORIZON_H`` hours from
+    ``start`` of every series of ``history`` that is not broken (with the usual of each hour),
+    every series' status (see :func:`_series_status`), and the broken ones with their reasons.
+
+    Raises
+    ------
+    HistoryError
+        Too little history to forecast from.
+    """
+    made, unknown = forecast_with_status(
+        history, HORIZON_H, calendar=calendar, now=start, weather=weather
+    )
+    status = _series_status(history, start, calendar.timezone, unknown)
+    return _usual(history, made.filter(~pl.col("series").is_in(list(unknown)))), status, unknown
+
+
 def refresh_forecasts(conn: psycopg.Connection, council: str, now: datetime | None = None) -> int:
     """Forecast the next 48 hours of every zone and counter of ``council`` and store them,
     replacing the previous forecasts. Returns the rows stored."""
@@ -147,16 +172,12 @@ def refresh_forecasts(conn: psycopg.Connection, council: str, now: datetime | No
     start = now.replace(minute=0, second=0, microsecond=0)
     weather = stored_weather(conn, council, start - HISTORY, start + timedelta(hours=HORIZON_H))
     try:
-        made, unknown = forecast_with_status(
-            history, HORIZON_H, calendar=calendar, now=start, weather=weather
-        )
+        made, status, unknown = forecasts_to_store(history, calendar, start, weather)
     except HistoryError as exc:
         log.info("no forecast for %s yet: %s", council, exc)
         return 0
     for name, why in sorted(unknown.items()):
         log.info("no forecast for %s of %s: %s", name, council, why)
-    status = _series_status(history, start, calendar.timezone, unknown)
-    made = _usual(history, made.filter(~pl.col("series").is_in(list(unknown))))
     records = [
         (council, r["series"], r["ts"], r["forecast"], r["lo80"], r["hi80"], r["usual"], now)
         for r in made.iter_rows(named=True)

@@ -10,6 +10,7 @@ dropped. Positions are projected to metres around the first report: exact enough
 
 import cmath
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,12 +19,15 @@ from typing import Literal, get_args
 from analytics.geo.geometry import LocalProjection
 from analytics.potholes.detector import SEVERE_G
 from analytics.potholes.merge import RoadLookup, merge_clusters
+from analytics.potholes.quality import report_quality, sharpness
 from ingest.contract.payloads import BumpReport
 from ingest.db.pseudonyms import distinct_phones
 from ingest.kernel.params import require, require_in
 
 AssetKind = Literal["speed_hump", "manhole", "level_crossing"]
 ASSET_KINDS: tuple[AssetKind, ...] = get_args(AssetKind)
+
+__all__ = ["report_quality", "sharpness"]  # re-exported: scored in analytics.potholes.quality
 
 
 @dataclass(frozen=True)
@@ -83,12 +87,21 @@ class Asset:
         require_in("radius_m", self.radius_m, 0, 500, lo_open=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceReport:
-    """A ``bump`` report with the pseudonymous device id of the topic it came on."""
+    """A ``bump`` report with the pseudonymous device id of the topic it came on, and its
+    :func:`report_quality` when already scored (see
+    :func:`analytics.potholes.batch.with_quality`)."""
 
     device_id: str
     report: BumpReport
+    quality: float | None = None
+
+    @property
+    def weight(self) -> float:
+        """The report's quality, at least 1e-3: its weight in a cluster's centre."""
+        q = report_quality(self.report) if self.quality is None else self.quality
+        return max(q, 1e-3)
 
 
 @dataclass(frozen=True)
@@ -113,45 +126,7 @@ class Pothole:
     state: Literal["candidate", "confirmed"]
 
 
-def report_quality(report: BumpReport) -> float:
-    """How much one report is worth as evidence of a pothole, in [0, 1].
-
-    Parameters
-    ----------
-    report
-        The report; missing optional fields get a neutral middle score.
-
-    Returns
-    -------
-    float
-        The product of scores for peak, speed, sample rate, GPS accuracy and window shape.
-    """
-    # Real potholes reach a phone in a car at 0.2-0.7 g (bench/road_features.py): a median one
-    # (0.37 g) scores about 0.45, one of 0.65 g or more scores 1.
-    peak = _clamp((report.peak_z_g - 0.15) / 0.5, 0.1, 1.0)
-    # Below walking pace a phone is handled, not driven; very fast passes blur the position.
-    speed = _clamp(report.speed_mps / 6.0, 0.0, 1.0) * (0.7 if report.speed_mps > 30 else 1.0)
-    rate = 0.6 if report.sample_hz is None else _clamp(report.sample_hz / 20.0, 0.25, 1.0)
-    acc = 0.7 if report.accuracy_m is None else _clamp(1.2 - report.accuracy_m / 25.0, 0.2, 1.0)
-    shape = 0.8
-    if report.samples_z_g and report.sample_hz is not None:
-        shape = _clamp(1.2 * sharpness(report.samples_z_g, report.sample_hz), 0.1, 1.0)
-    return peak * speed * rate * acc * shape
-
-
-def sharpness(samples_z_g: Sequence[float], sample_hz: float) -> float:
-    """How much of a window's peak is a sharp jolt rather than a slow heave, in [0, 1].
-
-    One minus the largest |moving average| over 0.3 s as a share of the peak: a pothole's
-    down-then-up averages out, a hump's heave does not.
-    """
-    peak = max((abs(x) for x in samples_z_g), default=0.0)
-    if peak == 0.0:
-        return 0.0
-    half = max(1, round(0.15 * sample_hz))
-    windows = (samples_z_g[max(0, i - half) : i + half + 1] for i in range(len(samples_z_g)))
-    heave = max(abs(sum(w)) / len(w) for w in windows)
-    return _clamp(1.0 - heave / peak, 0.0, 1.0)
+_AROUND = tuple((dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1))
 
 
 @dataclass
@@ -186,23 +161,41 @@ def cluster_reports(
     xy = [projection.complex(d.report.lat, d.report.lon) for d in reports]
     order = sorted(range(len(reports)), key=lambda i: (reports[i].report.ts, reports[i].device_id))
     clusters: list[_Cluster] = []
+    # Clusters by the grid cell of their centre (cells of radius_m, so any cluster within
+    # reach of a report is in one of the nine cells around it); a centre that moves moves cell.
+    cell = params.radius_m
+    grid: dict[tuple[int, int], list[int]] = defaultdict(list)
+    tol = math.radians(params.heading_tol_deg)
     for i in order:
         r, pos = reports[i].report, xy[i]
-        w, direction = max(report_quality(r), 1e-3), _unit(r.heading_deg)
-        tol = math.radians(params.heading_tol_deg)
+        w, direction = reports[i].weight, _unit(r.heading_deg)
+        gx, gy = int(pos.real // cell), int(pos.imag // cell)
+        near = (
+            range(len(clusters))
+            if len(clusters) <= 9  # as quick to read them all as to look in nine cells
+            else [k for dx, dy in _AROUND for k in grid.get((gx + dx, gy + dy), ())]
+        )
         reach = [
-            c
-            for c in clusters
-            if abs(c.pos - pos) <= params.radius_m and _agree(c.direction, direction, tol)
+            (d, k)
+            for k in near
+            if (d := abs(clusters[k].pos - pos)) <= params.radius_m
+            and _agree(clusters[k].direction, direction, tol)
         ]
         if not reach:
+            grid[(gx, gy)].append(len(clusters))
             clusters.append(_Cluster([i], pos, w, w * direction))
             continue
-        best = min(reach, key=lambda c: abs(c.pos - pos))
+        _, k = min(reach)  # the nearest; of equally near ones, the oldest
+        best = clusters[k]
+        was = (int(best.pos.real // cell), int(best.pos.imag // cell))
         best.pos = (best.pos * best.weight + pos * w) / (best.weight + w)
         best.weight += w
         best.direction += w * direction
         best.members.append(i)
+        now = (int(best.pos.real // cell), int(best.pos.imag // cell))
+        if now != was:
+            grid[was].remove(k)
+            grid[now].append(k)
     return [c.members for c in clusters]
 
 
@@ -216,7 +209,7 @@ def group_reports(
     whatever their heading by :func:`~analytics.potholes.merge.merge_clusters`."""
     clusters = cluster_reports(reports, params)
     points = [(d.report.lat, d.report.lon) for d in reports]
-    weights = [max(report_quality(d.report), 1e-3) for d in reports]
+    weights = [d.weight for d in reports]
     return merge_clusters(clusters, points, weights, params.merge_m, roads)
 
 
@@ -262,7 +255,7 @@ def confirm(
 
 def _summarise(members: Sequence[DeviceReport], params: ConfirmParams) -> Pothole:
     rs = [m.report for m in members]
-    q = [max(report_quality(r), 1e-3) for r in rs]
+    q = [m.weight for m in members]
     total, pairs = sum(q), list(zip(rs, q, strict=True))
     best: dict[str, float] = {}
     for m, w in zip(members, q, strict=True):
@@ -302,7 +295,3 @@ def _agree(a: complex, b: complex, tol_rad: float) -> bool:
 
 def _unit(heading_deg: float | None) -> complex:
     return 0j if heading_deg is None else cmath.rect(1.0, math.radians(heading_deg))
-
-
-def _clamp(x: float, lo: float, hi: float) -> float:
-    return min(hi, max(lo, x))

@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from analytics.geo.geometry import LocalProjection, haversine_m
+import numpy as np
+
+from analytics.geo.geometry import haversine_m
 from analytics.geo.roads import Edge, RoadNetwork
 from analytics.potholes.segment_index import SegmentIndex
+from analytics.potholes.track_match import PieceArrays, resample
 from ingest.db.pseudonyms import distinct_phones
 from ingest.kernel.params import require, require_in
 
@@ -199,16 +202,29 @@ def match_passes(
         return []
     index = SegmentIndex(segments, params.match_radius_m)
     passes: list[list[Track]] = [[] for _ in segments]
-    for track in tracks:
-        bins: dict[int, set[int]] = defaultdict(set)
-        for p in _resample(track.points, index.projection, params):
-            best = index.nearest(p)
-            if best is not None:
-                bins[best[0]].add(int(best[1] // params.step_m))
-        for si, hit in bins.items():
-            needed = max(1, math.floor(params.min_share * index.lengths[si] / params.step_m))
-            if len(hit) >= needed:
-                passes[si].append(track)
+    tracks = list(tracks)
+    # Every track's resampled points matched at once (numpy): a track passes a segment when
+    # its points' feet fall in enough distinct step-long stretches of it.
+    owner, xy = resample(
+        [t.points for t in tracks], index.projection.lat0, params.step_m, params.max_gap_m
+    )
+    seg, along = PieceArrays(index).nearest(xy)
+    on = seg >= 0
+    if on.any():
+        stretch = np.floor_divide(along[on], params.step_m).astype(np.int64)
+        width = int(stretch.max()) + 1
+        pair = np.unique((owner[on] * len(segments) + seg[on]) * width + stretch) // width
+        pair, hits = np.unique(pair, return_counts=True)
+        needed = np.array(
+            [max(1, math.floor(params.min_share * n / params.step_m)) for n in index.lengths]
+        )
+        si_of = pair % len(segments)
+        for ti, si in zip(
+            (pair // len(segments))[hits >= needed[si_of]].tolist(),
+            si_of[hits >= needed[si_of]].tolist(),
+            strict=True,
+        ):
+            passes[si].append(tracks[ti])
     return [
         SegmentCoverage(
             seg.segment_id,
@@ -218,19 +234,3 @@ def match_passes(
         )
         for seg, ts in zip(segments, passes, strict=True)
     ]
-
-
-def _resample(
-    points: Sequence[tuple[float, float]], projection: LocalProjection, params: CoverageParams
-) -> Iterable[complex]:
-    xy = [projection.complex(lat, lon) for lat, lon in points]
-    if xy:
-        yield xy[0]
-    for a, b in itertools.pairwise(xy):
-        d = abs(b - a)
-        if d > params.max_gap_m:
-            yield b
-            continue
-        n = max(1, math.ceil(d / params.step_m))
-        for k in range(1, n + 1):
-            yield a + (b - a) * (k / n)

@@ -13,6 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from analytics.geo.geometry import local_distance_m
+from analytics.potholes.batch import confirm_all, with_quality
 from analytics.potholes.confirm import (
     Asset,
     AssetKind,
@@ -22,7 +23,6 @@ from analytics.potholes.confirm import (
     cluster_reports,
     confirm,
     devices_since,
-    group_reports,
 )
 from analytics.potholes.coverage_store import load_segments
 from analytics.potholes.lifecycle import Action, Lifecycle, advance
@@ -33,13 +33,19 @@ from ingest.db.councils import require_council
 WINDOW = timedelta(days=90)
 """How far back bump reports count."""
 
+LOAD_BATCH = 20_000
+"""Reports read and scored at a time."""
+
 
 class TransitionError(ValueError):
     """A council's action that the pothole's state does not allow."""
 
 
 def load_reports(conn: psycopg.Connection, council: str, now: datetime) -> list[DeviceReport]:
-    """The council's bump reports of the ``WINDOW`` before ``now``, oldest first."""
+    """The council's bump reports of the ``WINDOW`` before ``now``, oldest first, each scored
+    (:func:`with_quality`) batch by batch as read and kept without its window of samples: a
+    million reports then fit in memory."""
+    out: list[DeviceReport] = []
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             """
@@ -51,8 +57,10 @@ def load_reports(conn: psycopg.Connection, council: str, now: datetime) -> list[
             """,
             (council, now - WINDOW, now),
         )
-        rows = cur.fetchall()
-    return [DeviceReport(r.pop("device_id"), BumpReport(**r)) for r in rows]
+        while rows := cur.fetchmany(LOAD_BATCH):
+            batch = [DeviceReport(r.pop("device_id"), BumpReport(**r)) for r in rows]
+            out.extend(with_quality(batch, keep_samples=False))
+    return out
 
 
 def load_assets(conn: psycopg.Connection, council: str) -> list[Asset]:
@@ -107,13 +115,7 @@ def refresh_potholes(
         roads = RoadLookup(segments) if segments else None
         stored = _stored(conn, council)
         counts["reports"] = len(reports)
-        found: list[tuple[list[DeviceReport], Pothole]] = []
-        for members in group_reports(reports, params, roads):
-            group = [reports[i] for i in members]
-            # The members of one group form that same single group again on their own.
-            potholes = confirm(group, assets, params, roads)
-            if potholes:
-                found.append((group, potholes[0]))
+        found = confirm_all(reports, assets, params, roads)
         counts["clusters"] = len(found)
         # Each pothole first takes its nearest stored one, then a merged pothole also takes
         # those its directions of travel were stored as.

@@ -1,13 +1,16 @@
-"""Travel figures from fastest paths on a road network: one Dijkstra search per point."""
+"""Travel figures from fastest paths on a road network: one Dijkstra search per point, all
+of them in compiled code (:mod:`analytics.routing.road_paths`)."""
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from analytics.geo.roads import RoadNetwork
 from analytics.routing.errors import TravelError
 from analytics.routing.grid_index import EdgeGrid, Snap
-from analytics.routing.matrix import Point, TravelMatrix, checked_points, rounded
+from analytics.routing.matrix import Matrix, Point, TravelMatrix, checked_points
+from analytics.routing.road_paths import FastestPaths, fastest_paths
 from ingest.kernel.params import require_in
 
 
@@ -43,28 +46,65 @@ def network_matrix(
     pts = checked_points(points)
     require_in("max_snap_m", max_snap_m, 0.0, 5000.0, lo_open=True)
     snaps = _snapped(network, pts, max_snap_m)
-    targets = {n for s in snaps for n in (network.edges[s.edge].u, network.edges[s.edge].v)}
-    metres, seconds, via, trees = [], [], [], []
-    for i, s in enumerate(snaps):
-        e = network.edges[s.edge]
-        roots = [
-            (e.u, s.fraction * e.travel_time_s, s.fraction * e.length_m),
-            (e.v, (1 - s.fraction) * e.travel_time_s, (1 - s.fraction) * e.length_m),
-        ]
-        t_at, m_at, prev = network.fastest_from(roots, targets)
-        row = [
-            _arrival(network, s, q, t_at, m_at) if i != j else (0.0, 0.0, -1)
-            for j, q in enumerate(snaps)
-        ]
-        for j, (t, _, _) in enumerate(row):
-            if math.isinf(t):
-                raise TravelError(f"no road path from point {i} {pts[i]} to point {j} {pts[j]}")
-        seconds.append([t for t, _, _ in row])
-        metres.append([m for _, m, _ in row])
-        via.append(tuple(n for _, _, n in row))
-        trees.append(prev)
-    legs = _NetworkLegs(network, tuple(snaps), tuple(via), tuple(trees))
-    return TravelMatrix("network", pts, rounded(metres), rounded(seconds), legs)
+    paths = fastest_paths(network, snaps)
+    seconds, metres, via = _arrivals(network, snaps, paths)
+    bad = np.argwhere(np.isinf(seconds))
+    if len(bad):
+        i, j = (int(k) for k in bad[0])
+        raise TravelError(f"no road path from point {i} {pts[i]} to point {j} {pts[j]}")
+    legs = _NetworkLegs(network, tuple(snaps), via, paths.prev)
+    return TravelMatrix("network", pts, _whole(metres), _whole(seconds), legs)
+
+
+def _whole(matrix: np.ndarray) -> Matrix:
+    """``matrix`` in whole units, rounded half to even as ``round`` does."""
+    return tuple(tuple(row) for row in np.rint(matrix).astype(np.int64).tolist())
+
+
+def _arrivals(
+    network: RoadNetwork, snaps: Sequence[Snap], paths: FastestPaths
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seconds, metres and the node entered from (-1: along the shared edge) from every point
+    to every point: the best of arriving by either end of the target's edge, or along the
+    shared edge, compared as (seconds, metres, node) tuples."""
+    edges = [network.edges[q.edge] for q in snaps]
+    u = np.array([e.u for e in edges])
+    v = np.array([e.v for e in edges])
+    f = np.array([q.fraction for q in snaps])
+    tt = np.array([e.travel_time_s for e in edges])
+    mm = np.array([e.length_m for e in edges])
+    best = (
+        paths.seconds[:, u] + f * tt,
+        paths.metres[:, u] + f * mm,
+        np.broadcast_to(u, (len(u), len(u))),
+    )
+    other = (
+        paths.seconds[:, v] + (1 - f) * tt,
+        paths.metres[:, v] + (1 - f) * mm,
+        np.broadcast_to(v, best[2].shape),
+    )
+    best = _better(best, other, np.ones(best[0].shape, dtype=bool))
+    edge = np.array([q.edge for q in snaps])
+    along = np.abs(f[None, :] - f[:, None])
+    shared = (along * tt, along * mm, np.full(best[0].shape, -1))
+    best = _better(best, shared, edge[:, None] == edge[None, :])
+    seconds, metres, via = (np.array(x, dtype=x.dtype) for x in best)
+    np.fill_diagonal(seconds, 0.0)
+    np.fill_diagonal(metres, 0.0)
+    np.fill_diagonal(via, -1)
+    return seconds, metres, via
+
+
+Option = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _better(a: Option, b: Option, allowed: np.ndarray) -> Option:
+    """Elementwise the smaller of ``a`` and ``b`` as (seconds, metres, node) tuples, ``b``
+    only where ``allowed``."""
+    ta, ma, na = a
+    tb, mb, nb = b
+    take = allowed & ((tb < ta) | ((tb == ta) & ((mb < ma) | ((mb == ma) & (nb < na)))))
+    return np.where(take, tb, ta), np.where(take, mb, ma), np.where(take, nb, na)
 
 
 def _snapped(network: RoadNetwork, pts: tuple[Point, ...], max_snap_m: float) -> list[Snap]:
@@ -79,32 +119,19 @@ def _snapped(network: RoadNetwork, pts: tuple[Point, ...], max_snap_m: float) ->
     return snaps
 
 
-def _arrival(
-    network: RoadNetwork, s: Snap, q: Snap, t_at: list[float], m_at: list[float]
-) -> tuple[float, float, int]:
-    """Seconds, metres and the node entered from (-1: along the shared edge) to reach ``q``."""
-    e = network.edges[q.edge]
-    f, tt, mm = q.fraction, e.travel_time_s, e.length_m
-    options = [(t_at[e.u] + f * tt, m_at[e.u] + f * mm, e.u)]
-    options.append((t_at[e.v] + (1 - f) * tt, m_at[e.v] + (1 - f) * mm, e.v))
-    if q.edge == s.edge:
-        options.append((abs(f - s.fraction) * tt, abs(f - s.fraction) * mm, -1))
-    return min(options)
-
-
 @dataclass(frozen=True)
 class _NetworkLegs:
     """The fastest-path trees of a network matrix, to draw its legs."""
 
     network: RoadNetwork
     snaps: tuple[Snap, ...]
-    via: tuple[tuple[int, ...], ...]
-    trees: tuple[list[int], ...]
+    via: np.ndarray
+    trees: np.ndarray
 
     def __call__(self, i: int, j: int) -> list[Point]:
-        nodes, node = [], self.via[i][j]
+        nodes, node = [], int(self.via[i, j])
         while node != -1:
             nodes.append(node)
-            node = self.trees[i][node]
+            node = int(self.trees[i, node])
         s, q = self.snaps[i], self.snaps[j]
         return [(s.lat, s.lon), *self.network.route_points(reversed(nodes)), (q.lat, q.lon)]

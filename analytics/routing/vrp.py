@@ -13,7 +13,8 @@ prefers overloaded routes.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyvrp import Model, Route
+import numpy as np
+from pyvrp import Model, ProblemData, Route, solve
 from pyvrp.stop import MaxIterations, MaxRuntime
 
 from analytics.routing.errors import PlanError
@@ -138,9 +139,9 @@ def solve_routes(
     )
     if not visits:
         return Solved([], [], 0)
-    model = _model(distance_m, duration_s, visits, fleet, strict=strict)
+    data = _data(distance_m, duration_s, visits, fleet, strict=strict)
     stop = MaxIterations(iterations) if iterations else MaxRuntime(seconds)
-    result = model.solve(stop=stop, seed=seed, display=False)
+    result = solve(data, stop=stop, seed=seed, display=False)
     best = result.best
     if not best.is_feasible():
         raise PlanError(
@@ -152,15 +153,17 @@ def solve_routes(
     return Solved(routes, dropped, int(result.cost()))
 
 
-def _model(
+def _data(
     distance_m: Sequence[Sequence[int]],
     duration_s: Sequence[Sequence[int]],
     visits: Sequence[Visit],
     fleet: Fleet,
     *,
     strict: bool,
-) -> Model:
-    """The PyVRP model: one vehicle type, the visits as clients, every leg an edge."""
+) -> ProblemData:
+    """PyVRP's problem: one vehicle type, the visits as clients, and the matrices as arrays
+    (the same data as a model with every leg added as an edge, without building 4 million
+    edge objects for 2,000 bins)."""
     size = len(distance_m)
     prize_of_must = must_prize(distance_m)
     model = Model()
@@ -187,13 +190,17 @@ def _model(
             prize=prize_of_must if visit.required else min(visit.prize, prize_of_must - 1),
             required=strict and visit.required,
         )
-    for i, frm in enumerate(locations):
-        for j, to in enumerate(locations):
-            if i != j:
-                # Every return to the depot ends in tipping, mid-shift or at the end of it.
-                tip = fleet.tip_s if j == 0 else 0
-                model.add_edge(frm, to, distance=distance_m[i][j], duration=duration_s[i][j] + tip)
-    return model
+    distance = np.array(distance_m, dtype=np.int64).reshape(size, size)
+    duration = np.array(duration_s, dtype=np.int64).reshape(size, size)
+    # Every return to the depot ends in tipping, mid-shift or at the end of it.
+    duration[1:, 0] += fleet.tip_s
+    np.fill_diagonal(distance, 0)
+    np.fill_diagonal(duration, 0)
+    # PyVRP's stubs type a matrix as ``ndarray[int, ...]``, which no 2-D array matches.
+    return model.data().replace(
+        distance_matrices=[distance],  # type: ignore[list-item]
+        duration_matrices=[duration],  # type: ignore[list-item]
+    )
 
 
 def _solved_route(route: Route, visits: Sequence[Visit], fleet: Fleet) -> SolvedRoute:
