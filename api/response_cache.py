@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 
+from starlette.requests import Request
+
 from ingest.kernel.params import require_in
 
 MAX_ENTRIES = 1024
@@ -82,3 +84,14 @@ class ResponseCache:
                 body = render()
                 self.put(key, body)
             return body
+
+
+def public_cache(request: Request) -> ResponseCache:
+    """The app's cache of rendered public answers (made on first use, from the event loop)."""
+    state = request.app.state
+    cache: ResponseCache | None = getattr(state, "public_cache", None)
+    if cache is None:
+        # SMARTSTREETS_API_PUBLIC_CACHE_S, well under the minute clients are told to cache
+        # the answers for; the counts behind them change every few minutes.
+        cache = state.public_cache = ResponseCache(state.settings.public_cache_s)
+    return cache

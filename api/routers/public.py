@@ -28,7 +28,7 @@ from api.queries import (
     stored_forecasts,
     zone_counts_now,
 )
-from api.response_cache import ResponseCache
+from api.response_cache import public_cache
 from api.schemas import ErrorPublic, ForecastHourPublic, ForecastPublic, ZoneNowPublic
 from api.settings import ApiSettings
 from ingest.db.councils import council_timezone
@@ -43,17 +43,6 @@ _ZONES_NOW = TypeAdapter(list[ZoneNowPublic])
 _FORECASTS = TypeAdapter(list[ForecastPublic])
 
 Render = Callable[[psycopg.Connection, str, ApiSettings], bytes]
-
-
-def public_cache(request: Request) -> ResponseCache:
-    """The app's cache of rendered public answers (made on first use, from the event loop)."""
-    state = request.app.state
-    cache: ResponseCache | None = getattr(state, "public_cache", None)
-    if cache is None:
-        # SMARTSTREETS_API_PUBLIC_CACHE_S, well under the minute clients are told to cache
-        # the answers for; the counts behind them change every few minutes.
-        cache = state.public_cache = ResponseCache(state.settings.public_cache_s)
-    return cache
 
 
 def _render(request: Request, council: str, render: Render) -> bytes:
