@@ -30,9 +30,9 @@ def test_a_burst_beyond_the_threads_is_answered(
     with served(app) as url:
 
         def get(_: int) -> int:
-            # The residents' page of the council: a route with a pooled connection dependency.
+            # An open-data export: a route with a pooled connection dependency.
             try:
-                address = f"{url}/councils/{council}"
+                address = f"{url}/open-data/{council}/footfall-hourly.csv"
                 with urllib.request.urlopen(address, timeout=60) as response:  # noqa: S310 (loopback)
                     status: int = response.status
                     return status
