@@ -7,6 +7,7 @@ transaction as the tenant role, committed before the response is sent.
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Annotated
 
 import psycopg
@@ -76,6 +77,12 @@ def get_conn(
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "database unavailable, try again shortly"
         ) from exc
+
+
+def thread_conn(request: Request) -> AbstractContextManager[psycopg.Connection]:
+    """``get_conn``'s connection for code that takes and returns it in one worker thread (the
+    cached renders): it needs no turn, since it never waits for a second thread."""
+    return contextmanager(get_conn)(request, None)
 
 
 def get_settings(request: Request) -> ApiSettings:

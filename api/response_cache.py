@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from ingest.kernel.params import require_in
@@ -95,3 +96,13 @@ def public_cache(request: Request) -> ResponseCache:
         # the answers for; the counts behind them change every few minutes.
         cache = state.public_cache = ResponseCache(state.settings.public_cache_s)
     return cache
+
+
+async def cached_body(request: Request, key: Hashable, render: Callable[[], bytes]) -> bytes:
+    """``key``'s body from the app's public cache, or rendered in a worker thread (blocking I/O
+    stays off the event loop, one thread takes and returns the connection) and kept."""
+    cache = public_cache(request)
+    body = cache.get(key)
+    if body is None:
+        body = await run_in_threadpool(cache.fill, key, render)
+    return body

@@ -78,12 +78,8 @@ def build_backlog(count: int, seed: int) -> Backlog:
     sequence: Counter[str] = Counter()  # per device, so every (device, time) key is distinct
     per_table: Counter[str] = Counter()
     messages: list[tuple[str, bytes]] = []
-    cut_footfall = MIX[0][1] + MIX[1][1]
     for _ in range(count):
-        draw = rng.random()
-        stream = (
-            Stream.BIN_FILL if draw < MIX[0][1] else MIX[1][0] if draw < cut_footfall else MIX[2][0]
-        )
+        stream = stream_for(rng.random())
         name, devices, reading = _DEVICES[stream]
         device_id = name.format(rng.randrange(devices))
         model = reading(rng, base, sequence[device_id])
@@ -96,7 +92,7 @@ def build_backlog(count: int, seed: int) -> Backlog:
     return Backlog(messages, dict(per_table))
 
 
-def _stream(draw: float) -> Stream:
+def stream_for(draw: float) -> Stream:
     """The stream a draw in [0, 1) falls to, by the shares in ``MIX``."""
     total = 0.0
     for stream, share in MIX[:-1]:

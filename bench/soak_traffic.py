@@ -17,21 +17,17 @@ from datetime import UTC, datetime, timedelta
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 
+from bench.ingest_backlog import stream_for
 from ingest.contract.payloads import BinFillReading, BumpReport, FootfallCount
 from ingest.contract.topics import Stream, build_topic
 from ingest.db.registry import DeviceCreate
+from ingest.db.writer import table_of
 from ingest.mqtt import BrokerAddress
 from simulators.realtime import bump_samples
 
 BINS, COUNTERS, PHONES = 200, 40, 100
-MIX = ((Stream.BIN_FILL, 0.6), (Stream.FOOTFALL, 0.25), (Stream.BUMP, 0.15))
-TABLE_OF = {
-    Stream.BIN_FILL: "bin_fill",
-    Stream.FOOTFALL: "footfall_count",
-    Stream.BUMP: "bump_report",
-}
 QUARANTINE = "quarantine"
-TABLES = (*TABLE_OF.values(), QUARANTINE)
+TABLES = (*(table_of(s) for s in (Stream.BIN_FILL, Stream.FOOTFALL, Stream.BUMP)), QUARANTINE)
 TICK_S = 0.05
 
 
@@ -91,8 +87,8 @@ class Traffic:
         if draw < self.bad_share:
             self._note(QUARANTINE)
             return self._malformed(n)
-        stream = _pick(self.rng.random())
-        self._note(TABLE_OF[stream])
+        stream = stream_for(self.rng.random())  # the ingest bench's mix
+        self._note(table_of(stream))
         if stream is Stream.BIN_FILL:
             device = f"soak-bin-{self.rng.randrange(BINS):03d}"
             k = self._count(device)
@@ -149,15 +145,6 @@ class Traffic:
             ts = (self.base + timedelta(seconds=n)).isoformat()
             body = f'{{"ts": "{ts}", "fill_pct": 50.0, "seq": {n}}}'.encode()
         return build_topic(self.prefix, self.council, Stream.BIN_FILL, device), body
-
-
-def _pick(draw: float) -> Stream:
-    total = 0.0
-    for stream, share in MIX[:-1]:
-        total += share
-        if draw < total:
-            return stream
-    return MIX[-1][0]
 
 
 class Publisher:

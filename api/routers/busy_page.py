@@ -1,7 +1,6 @@
 """The residents' page of a council (``api.pages.busy``): how busy each zone is now, the best
 time to visit today, and a chart of today and tomorrow."""
 
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -9,17 +8,16 @@ from zoneinfo import ZoneInfo
 import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from analytics.forecasting.levels import CrowdThresholds
 from api.busy_queries import local_days, zone_peaks
-from api.deps import CouncilPath, get_conn, known_council
+from api.deps import CouncilPath, known_council, thread_conn
 from api.map_queries import roads_credit, roads_in_bbox, zone_areas
 from api.pages.busy import busy_page as render_busy_page
 from api.pages.busy import hour_points
 from api.pages.zone_map import zone_frame
 from api.queries import zone_counts_now, zone_day_hours
-from api.response_cache import public_cache
+from api.response_cache import cached_body
 from api.settings import ApiSettings
 from ingest.db.councils import council_name, council_timezone
 
@@ -35,18 +33,14 @@ async def busy_page(council: CouncilPath, request: Request) -> HTMLResponse:
     TimescaleDB, ``bench/scale.py``), so it is rendered once per
     ``SMARTSTREETS_API_PUBLIC_CACHE_S`` and process, like the public answers.
     """
-    cache = public_cache(request)
-    key = ("busy-page", council)
-    body = cache.get(key)
-    if body is None:
-        body = await run_in_threadpool(cache.fill, key, partial(_render, request, council))
+    body = await cached_body(request, ("busy-page", council), partial(_render, request, council))
     return HTMLResponse(body, headers={"Cache-Control": "public, max-age=60"})
 
 
 def _render(request: Request, council: str) -> bytes:
     settings: ApiSettings = request.app.state.settings
     # The same connection, confined to the council, as the routes that take it as a dependency.
-    with contextmanager(get_conn)(request, None) as conn:  # one thread: no turn needed
+    with thread_conn(request) as conn:
         known_council(council, conn)
         return _page(conn, council, settings).encode()
 

@@ -2,7 +2,6 @@
 Parquet, FIWARE Smart Data Models snapshots, and a DCAT catalogue of them all."""
 
 import logging
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Annotated, Any
@@ -10,10 +9,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from analytics.places import describe_points
-from api.deps import Conn, CouncilPath, get_conn
+from api.deps import Conn, CouncilPath, thread_conn
 from api.open_data import (
     BIN_FILL,
     FOOTFALL,
@@ -43,7 +41,7 @@ from api.open_data_queries import (
 from api.open_data_settings import OpenDataSettings
 from api.params import unprocessable
 from api.pothole_queries import with_streets
-from api.response_cache import public_cache
+from api.response_cache import cached_body
 from api.schemas import ErrorPublic
 from ingest.db.council_profile import zone_names
 
@@ -123,18 +121,13 @@ async def catalog(request: Request) -> Response:
     """
     settings = open_data_settings(request)
     base = (settings.base_url or str(request.base_url)).rstrip("/")
-    cache = public_cache(request)
-    key = ("catalog", base)
-    body = cache.get(key)
-    if body is None:
-        body = await run_in_threadpool(
-            cache.fill, key, partial(_catalog_body, request, settings, base)
-        )
+    render = partial(_catalog_body, request, settings, base)
+    body = await cached_body(request, ("catalog", base), render)
     return Response(body, media_type="application/ld+json", headers={"Cache-Control": CACHE})
 
 
 def _catalog_body(request: Request, settings: OpenDataSettings, base: str) -> bytes:
-    with contextmanager(get_conn)(request, None) as conn:  # one thread: no turn needed
+    with thread_conn(request) as conn:
         return bytes(JSONResponse(catalogue(open_data_coverage(conn), settings, base)).body)
 
 

@@ -1,18 +1,16 @@
 """Plain HTML pages (``api.pages``): the index, and the crews' entry page."""
 
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_conn
+from api.deps import thread_conn
 from api.pages.entry import crew_entry_page
 from api.pages.home import index_page
 from api.queries import councils, zone_counts_now
-from api.response_cache import public_cache
+from api.response_cache import cached_body
 from api.settings import ApiSettings
 from api.static_files import static_response
 
@@ -27,20 +25,14 @@ async def index(request: Request) -> HTMLResponse:
     rendered once per ``SMARTSTREETS_API_PUBLIC_CACHE_S`` in each process, like the public
     answers.
     """
-    cache = public_cache(request)
-    body = cache.get(_INDEX)
-    if body is None:
-        body = await run_in_threadpool(cache.fill, _INDEX, partial(_render_index, request))
+    body = await cached_body(request, ("index", ""), partial(_render_index, request))
     return HTMLResponse(body, headers={"Cache-Control": "public, max-age=60"})
-
-
-_INDEX = ("index", "")
 
 
 def _render_index(request: Request) -> bytes:
     settings: ApiSettings = request.app.state.settings
     now = datetime.now(UTC)
-    with contextmanager(get_conn)(request, None) as conn:  # one thread: no turn needed
+    with thread_conn(request) as conn:
         listed = [
             (council, zone_counts_now(conn, council["slug"], now, settings.stale_after_min))
             for council in councils(conn)

@@ -7,7 +7,6 @@ in between, without a database connection or a worker thread.
 
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
@@ -16,19 +15,18 @@ from zoneinfo import ZoneInfo
 import psycopg
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from pydantic import TypeAdapter
-from starlette.concurrency import run_in_threadpool
 
 from analytics.forecasting.levels import CrowdThresholds, sentence, zone_crowding, zone_level
 from analytics.forecasting.visit import best_time, hours_by_zone
 from api.busy_queries import local_days, zone_peaks, zone_visit_hours
-from api.deps import CouncilPath, get_conn, known_council
+from api.deps import CouncilPath, known_council, thread_conn
 from api.queries import (
     counter_publication,
     forecast_series_status,
     stored_forecasts,
     zone_counts_now,
 )
-from api.response_cache import public_cache
+from api.response_cache import cached_body
 from api.schemas import ErrorPublic, ForecastHourPublic, ForecastPublic, ZoneNowPublic
 from api.settings import ApiSettings
 from ingest.db.councils import council_timezone
@@ -47,7 +45,7 @@ Render = Callable[[psycopg.Connection, str, ApiSettings], bytes]
 
 def _render(request: Request, council: str, render: Render) -> bytes:
     # The same connection and council check as the routes that take them as dependencies.
-    with contextmanager(get_conn)(request, None) as conn:  # one thread: no turn needed
+    with thread_conn(request) as conn:
         known_council(council, conn)
         return render(conn, council, request.app.state.settings)
 
@@ -57,11 +55,7 @@ async def _cached(
 ) -> Response:
     """The answer from the cache, or rendered in a worker thread (blocking I/O stays off the
     event loop) and kept."""
-    cache = public_cache(request)
-    key = (kind, council)
-    body = cache.get(key)
-    if body is None:
-        body = await run_in_threadpool(cache.fill, key, partial(_render, request, council, render))
+    body = await cached_body(request, (kind, council), partial(_render, request, council, render))
     return Response(
         body,
         media_type="application/json",
